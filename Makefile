@@ -1,0 +1,83 @@
+# cog-fcgi: a FastCGI responder for Cog models.
+#
+#   make          build build/cog-fcgi (front) and build/cog-fcgi-worker (embeds Python)
+#   make test     install what is missing, then every test suite (ends "N passed, M failed")
+#   make demo     serve examples/hello-world behind nginx on 127.0.0.1:8080
+#   make bench    throughput ratios with wrk
+#   make SAN=1    the same with ASan+UBSan, in build-san/
+
+CC      ?= cc
+# Debian's Python, whatever python3 is first on PATH.
+PKG     := PKG_CONFIG_PATH=/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+PY_CFLAGS := $(shell $(PKG) --cflags python3-embed 2>/dev/null)
+PY_LIBS   := $(shell $(PKG) --libs python3-embed 2>/dev/null)
+DEP_CFLAGS := $(shell $(PKG) --cflags jansson yaml-0.1 libcurl libpcre2-8 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG) --libs jansson yaml-0.1 libcurl libpcre2-8 2>/dev/null) -lfcgi -lpthread -lm
+
+VERSION := 0.1.0
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ipredictor -Ifcgi \
+           -DCF_VERSION=\"$(VERSION)\" $(DEP_CFLAGS)
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   := build
+endif
+
+WORKER_SRC := $(wildcard predictor/py_*.c) predictor/worker_main.c
+LIB_SRC    := $(filter-out $(WORKER_SRC),$(wildcard predictor/*.c))
+FRONT_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+FRONT_OBJ  := $(FRONT_SRC:%.c=$(BUILD)/obj/%.o)
+WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test unit integration demo bench clean install fuzz
+all: $(BUILD)/cog-fcgi $(BUILD)/cog-fcgi-worker $(BUILD)/python/cog/__init__.py
+
+$(BUILD)/obj/%.o: %.c $(wildcard predictor/*.h fcgi/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/predictor/py_%.o $(BUILD)/obj/predictor/worker_main.o: CFLAGS += $(PY_CFLAGS)
+
+$(BUILD)/cog-fcgi: $(BUILD)/obj/fcgi/main.o $(FRONT_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/cog-fcgi-worker: $(WORKER_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(PY_LIBS) -Wl,-rpath,/usr/lib/x86_64-linux-gnu
+
+# The cog Python package travels next to the worker binary.
+$(BUILD)/python/cog/__init__.py: $(wildcard predictor/python/cog/*.py)
+	@rm -rf $(BUILD)/python && mkdir -p $(BUILD)/python
+	cp -r predictor/python/cog $(BUILD)/python/cog
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(FRONT_OBJ) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) -lcmocka
+
+deps:
+	@sh scripts/install-deps.sh
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run-all.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/bench/run.sh
+
+clean:
+	rm -rf build build-san

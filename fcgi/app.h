@@ -1,0 +1,16 @@
+/* app.h - what every request handler needs: options and the runner. */
+#ifndef CF_APP_H
+#define CF_APP_H
+
+#include <stddef.h>
+
+#include "runner.h"
+
+typedef struct cf_app {
+    cf_runner *runner;
+    int has_train;            /* cog.yaml has train: */
+    size_t max_body;          /* bytes */
+    void (*request_shutdown)(void); /* POST /shutdown */
+} cf_app;
+
+#endif

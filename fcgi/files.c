@@ -1,0 +1,362 @@
+/* files.c - materialising file inputs and encoding file outputs. */
+#include "files.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datauri.h"
+#include "mime.h"
+
+static int ensure_tempdir(cf_prediction *p, cf_error *err)
+{
+    if (p->tempdir)
+        return CF_OK;
+    const char *base = getenv("TMPDIR");
+    char tmpl[PATH_MAX];
+    snprintf(tmpl, sizeof tmpl, "%s/cog-fcgi-input-XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(tmpl) == NULL)
+        return cf_error_set(err, CF_EIO, "cannot create a temp directory: %s", strerror(errno));
+    p->tempdir = strdup(tmpl);
+    return p->tempdir ? CF_OK : cf_error_set(err, CF_ENOMEM, "out of memory");
+}
+
+/* A safe file name from the last path segment of a URL (no query). */
+static void basename_of_url(const char *url, char *out, size_t len)
+{
+    const char *start = strstr(url, "://");
+    start = start ? start + 3 : url;
+    const char *end = start + strcspn(start, "?#");
+    const char *slash = NULL;
+    for (const char *c = start; c < end; c++)
+        if (*c == '/')
+            slash = c;
+    const char *name = slash ? slash + 1 : end;
+    size_t n = (size_t)(end - name);
+    if (n == 0) {
+        snprintf(out, len, "file");
+        return;
+    }
+    if (n > 200)
+        n = 200;
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, name, n);
+    out[n] = '\0';
+    for (char *c = out; *c; c++)
+        if (*c == '/' || *c == '\\')
+            *c = '_';
+    if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
+        snprintf(out, len, "file");
+}
+
+/* A path in the tempdir for name that is not used yet (index prefix). */
+static void unique_path(const char *dir, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", dir, name);
+    for (int i = 1; access(out, F_OK) == 0; i++)
+        snprintf(out, len, "%s/%d-%s", dir, i, name);
+}
+
+static int write_file(const char *path, const unsigned char *data, size_t len, cf_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cf_error_set(err, CF_EIO, "cannot create %s: %s", path, strerror(errno));
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            close(fd);
+            return cf_error_set(err, CF_EIO, "cannot write %s: %s", path, strerror(e));
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    close(fd);
+    return CF_OK;
+}
+
+static int download(const char *url, const char *path, cf_error *err)
+{
+    FILE *f = fopen(path, "wbx");
+    if (f == NULL)
+        return cf_error_set(err, CF_EIO, "cannot create %s: %s", path, strerror(errno));
+    CURL *curl = curl_easy_init();
+    if (curl == NULL) {
+        fclose(f);
+        return cf_error_set(err, CF_ENOMEM, "cannot start a download");
+    }
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "cog-fcgi/" CF_VERSION);
+    CURLcode rc = curl_easy_perform(curl);
+    curl_easy_cleanup(curl);
+    if (fclose(f) != 0 && rc == CURLE_OK)
+        return cf_error_set(err, CF_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (rc != CURLE_OK)
+        return cf_error_set(err, CF_EFETCH, "failed to download %s: %s", url,
+                            errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    return CF_OK;
+}
+
+/* Makes one file value local. Returns a new string json with the path. */
+static json_t *materialise(cf_prediction *p, const char *value, cf_error *err)
+{
+    char path[PATH_MAX];
+    if (ensure_tempdir(p, err) != CF_OK)
+        return NULL;
+    if (strncmp(value, "data:", 5) == 0) {
+        char *mime = NULL;
+        unsigned char *data = NULL;
+        size_t len = 0;
+        if (cf_datauri_decode(value, &mime, &data, &len, err) != CF_OK)
+            return NULL;
+        char name[64];
+        snprintf(name, sizeof name, "file%s", cf_ext_from_mime(mime));
+        free(mime);
+        unique_path(p->tempdir, name, path, sizeof path);
+        int rc = write_file(path, data, len, err);
+        free(data);
+        if (rc != CF_OK)
+            return NULL;
+    } else if (strncmp(value, "http://", 7) == 0 || strncmp(value, "https://", 8) == 0) {
+        char name[256];
+        basename_of_url(value, name, sizeof name);
+        unique_path(p->tempdir, name, path, sizeof path);
+        if (download(value, path, err) != CF_OK)
+            return NULL;
+    } else {
+        cf_error_set(err, CF_EINVAL, "unsupported file URL: %.100s", value);
+        return NULL;
+    }
+    return json_string(path);
+}
+
+int cf_files_prepare(cf_prediction *p, cf_error *err)
+{
+    const char *name;
+    json_t *kind;
+    if (p->kinds == NULL || p->input_worker == NULL)
+        return CF_OK;
+    json_object_foreach(p->kinds, name, kind) {
+        const char *k = json_string_value(kind);
+        if (k == NULL || (strcmp(k, "path") != 0 && strcmp(k, "file") != 0))
+            continue;
+        json_t *v = json_object_get(p->input_worker, name); /* borrowed */
+        if (json_is_string(v)) {
+            json_t *local = materialise(p, json_string_value(v), err);
+            if (local == NULL)
+                return err->code ? err->code : CF_EIO;
+            json_object_set_new(p->input_worker, name, local);
+        } else if (json_is_array(v)) {
+            size_t i;
+            json_t *item;
+            json_array_foreach(v, i, item) {
+                if (!json_is_string(item))
+                    continue;
+                json_t *local = materialise(p, json_string_value(item), err);
+                if (local == NULL)
+                    return err->code ? err->code : CF_EIO;
+                json_array_set_new(v, i, local);
+            }
+        }
+    }
+    return CF_OK;
+}
+
+static int read_whole(const char *path, unsigned char **data, size_t *len, cf_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return cf_error_set(err, CF_EIO, "cannot open output file %s: %s", path,
+                            strerror(errno));
+    size_t cap = 65536, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n == cap) {
+            unsigned char *grown = realloc(buf, cap * 2);
+            if (grown == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (buf == NULL)
+        return cf_error_set(err, CF_ENOMEM, "out of memory reading %s", path);
+    if (bad) {
+        free(buf);
+        return cf_error_set(err, CF_EIO, "cannot read output file %s", path);
+    }
+    *data = buf;
+    *len = n;
+    return CF_OK;
+}
+
+static const char *cogfile_path(const json_t *v)
+{
+    if (!json_is_object(v) || json_object_size(v) != 1)
+        return NULL;
+    return json_string_value(json_object_get(v, "$cogfile"));
+}
+
+static json_t *encode_one(const char *path, cf_error *err)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (read_whole(path, &data, &len, err) != CF_OK)
+        return NULL;
+    const char *slash = strrchr(path, '/');
+    char *uri = cf_datauri_encode(cf_mime_from_name(slash ? slash + 1 : path), data, len);
+    free(data);
+    if (uri == NULL) {
+        cf_error_set(err, CF_ENOMEM, "out of memory encoding %s", path);
+        return NULL;
+    }
+    json_t *s = json_string(uri);
+    free(uri);
+    return s;
+}
+
+/* Applies fn to every {"$cogfile"} in v (recursively); fn returns a new
+ * value or NULL on error. */
+static int walk(json_t *v, json_t *(*fn)(const char *, void *, cf_error *), void *ctx,
+                cf_error *err)
+{
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            const char *path = cogfile_path(item);
+            if (path) {
+                json_t *nv = fn(path, ctx, err);
+                if (nv == NULL)
+                    return err->code ? err->code : CF_EIO;
+                json_array_set_new(v, i, nv);
+            } else if (walk(item, fn, ctx, err) != CF_OK) {
+                return err->code;
+            }
+        }
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach(v, key, item) {
+            const char *path = cogfile_path(item);
+            if (path) {
+                json_t *nv = fn(path, ctx, err);
+                if (nv == NULL)
+                    return err->code ? err->code : CF_EIO;
+                json_object_set_new(v, key, nv);
+            } else if (walk(item, fn, ctx, err) != CF_OK) {
+                return err->code;
+            }
+        }
+    }
+    return CF_OK;
+}
+
+static json_t *encode_cb(const char *path, void *ctx, cf_error *err)
+{
+    (void)ctx;
+    return encode_one(path, err);
+}
+
+/* Wraps the root in an array so that a bare file output is replaced too. */
+static int walk_root(json_t **output, json_t *(*fn)(const char *, void *, cf_error *),
+                     void *ctx, cf_error *err)
+{
+    json_t *box = json_pack("[O]", *output);
+    if (box == NULL)
+        return cf_error_set(err, CF_ENOMEM, "out of memory");
+    int rc = walk(box, fn, ctx, err);
+    if (rc == CF_OK) {
+        json_decref(*output);
+        *output = json_incref(json_array_get(box, 0));
+    }
+    json_decref(box);
+    return rc;
+}
+
+int cf_files_encode_outputs(json_t **output, cf_error *err)
+{
+    return walk_root(output, encode_cb, NULL, err);
+}
+
+typedef struct save_ctx {
+    const char *dest;
+    int is_dir;
+} save_ctx;
+
+static json_t *save_cb(const char *path, void *vctx, cf_error *err)
+{
+    save_ctx *ctx = vctx;
+    char target[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (ctx->is_dir)
+        unique_path(ctx->dest, base, target, sizeof target);
+    else
+        snprintf(target, sizeof target, "%s", ctx->dest);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (read_whole(path, &data, &len, err) != CF_OK)
+        return NULL;
+    unlink(target);
+    int rc = write_file(target, data, len, err);
+    free(data);
+    if (rc != CF_OK)
+        return NULL;
+    return json_string(target);
+}
+
+int cf_files_save_outputs(json_t **output, const char *dest, cf_error *err)
+{
+    struct stat st;
+    save_ctx ctx = {dest, stat(dest, &st) == 0 && S_ISDIR(st.st_mode)};
+    return walk_root(output, save_cb, &ctx, err);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void cf_files_cleanup(cf_prediction *p)
+{
+    if (p->tempdir == NULL)
+        return;
+    nftw(p->tempdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(p->tempdir);
+    p->tempdir = NULL;
+}

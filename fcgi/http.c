@@ -1,0 +1,143 @@
+/* http.c - request parameters, body reading and response writing. */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_param(FCGX_Request *fcgx, const char *name)
+{
+    const char *v = FCGX_GetParam(name, fcgx->envp);
+    return v ? strdup(v) : NULL;
+}
+
+int cf_request_load(cf_request *req, FCGX_Request *fcgx, size_t max_body, cf_error *err)
+{
+    memset(req, 0, sizeof *req);
+    req->fcgx = fcgx;
+    req->method = dup_param(fcgx, "REQUEST_METHOD");
+    if (req->method == NULL)
+        req->method = strdup("GET");
+    /* Route on REQUEST_URI: SCRIPT_NAME/PATH_INFO differ between nginx,
+     * mod_proxy_fcgi and mod_fcgid. */
+    const char *uri = FCGX_GetParam("REQUEST_URI", fcgx->envp);
+    if (uri == NULL)
+        uri = FCGX_GetParam("DOCUMENT_URI", fcgx->envp);
+    if (uri == NULL)
+        uri = FCGX_GetParam("SCRIPT_NAME", fcgx->envp);
+    if (uri == NULL || *uri == '\0')
+        uri = "/";
+    size_t plen = strcspn(uri, "?");
+    req->path = strndup(uri, plen);
+    req->query = strdup(uri[plen] == '?' ? uri + plen + 1 : "");
+    req->content_type = dup_param(fcgx, "CONTENT_TYPE");
+    req->prefer = dup_param(fcgx, "HTTP_PREFER");
+    req->accept = dup_param(fcgx, "HTTP_ACCEPT");
+    req->traceparent = dup_param(fcgx, "HTTP_TRACEPARENT");
+    req->tracestate = dup_param(fcgx, "HTTP_TRACESTATE");
+    req->cancel_after = dup_param(fcgx, "HTTP_CANCEL_AFTER");
+    req->remote_user = dup_param(fcgx, "REMOTE_USER");
+    if (req->method == NULL || req->path == NULL || req->query == NULL)
+        return cf_error_set(err, CF_ENOMEM, "out of memory");
+
+    /* Read to EOF whatever CONTENT_LENGTH says: it may be empty or missing. */
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    char chunk[65536];
+    for (;;) {
+        int n = FCGX_GetStr(chunk, sizeof chunk, fcgx->in);
+        if (n <= 0)
+            break;
+        if (len + (size_t)n > max_body) {
+            req->body_too_large = 1;
+            continue; /* keep draining so the server sees us read it */
+        }
+        if (len + (size_t)n + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            while (ncap < len + (size_t)n + 1)
+                ncap *= 2;
+            char *grown = realloc(buf, ncap);
+            if (grown == NULL) {
+                free(buf);
+                return cf_error_set(err, CF_ENOMEM, "out of memory for the request body");
+            }
+            buf = grown;
+            cap = ncap;
+        }
+        memcpy(buf + len, chunk, (size_t)n);
+        len += (size_t)n;
+    }
+    if (buf)
+        buf[len] = '\0';
+    req->body = buf;
+    req->body_len = len;
+    return CF_OK;
+}
+
+void cf_request_cleanup(cf_request *req)
+{
+    free(req->method);
+    free(req->path);
+    free(req->query);
+    free(req->content_type);
+    free(req->prefer);
+    free(req->accept);
+    free(req->traceparent);
+    free(req->tracestate);
+    free(req->cancel_after);
+    free(req->remote_user);
+    free(req->body);
+    memset(req, 0, sizeof *req);
+}
+
+const char *cf_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    }
+    return "Unknown";
+}
+
+void cf_respond_raw(cf_request *req, int status, const char *content_type, const char *body,
+                    size_t len, const char *extra_headers)
+{
+    char head[1024];
+    /* FCGX_FPrintF does not know %zu: format here, write with PutStr. */
+    int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+                     status, cf_http_reason(status), content_type, len,
+                     extra_headers ? extra_headers : "");
+    if (n < 0 || (size_t)n >= sizeof head)
+        n = snprintf(head, sizeof head, "Status: 500 Internal Server Error\r\n\r\n");
+    FCGX_PutStr(head, n, req->fcgx->out);
+    if (len > 0)
+        FCGX_PutStr(body, (int)len, req->fcgx->out);
+}
+
+void cf_respond_json(cf_request *req, int status, const json_t *body, const char *extra_headers)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL) {
+        static const char oom[] = "{\"detail\":\"out of memory\"}";
+        cf_respond_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);
+        return;
+    }
+    cf_respond_raw(req, status, "application/json", text, strlen(text), extra_headers);
+    free(text);
+}
+
+void cf_respond_detail(cf_request *req, int status, const char *detail)
+{
+    json_t *body = json_pack("{s:s}", "detail", detail);
+    cf_respond_json(req, status, body, NULL);
+    json_decref(body);
+}

@@ -1,0 +1,169 @@
+/* main.c - cog-fcgi's command line: serve, predict, schema. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "cli.h"
+#include "listen.h"
+#include "log.h"
+#include "project.h"
+#include "runner.h"
+#include "server.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "cog-fcgi %s - serve a Cog model (cog.yaml + predict.py) over FastCGI\n"
+            "\n"
+            "usage:\n"
+            "  cog-fcgi serve PROJECT_DIR [options]   serve predictions (nginx, Apache, ...)\n"
+            "  cog-fcgi predict PROJECT_DIR -i name=value [-i name=@file] [-o OUT] [--json]\n"
+            "  cog-fcgi schema PROJECT_DIR            print the OpenAPI document\n"
+            "  cog-fcgi --help | --version\n"
+            "\n"
+            "serve options:\n"
+            "  --listen unix:PATH | HOST:PORT   where to listen (default: the socket on fd 0,\n"
+            "                                   as spawn-fcgi and mod_fcgid pass it)\n"
+            "  --socket-mode MODE               unix socket permissions (default 0660)\n"
+            "  --socket-owner USER, --socket-group GROUP\n"
+            "                                   unix socket owner; give the group of nginx's\n"
+            "                                   `user` (e.g. www-data) so its workers connect\n"
+            "  --threads N                      FastCGI request threads (default 64)\n"
+            "  --queue N                        predictions that may wait for the worker\n"
+            "                                   (default 48; 0 = refuse with 409 when busy)\n"
+            "  --max-body BYTES                 largest request body (default 100 MiB)\n"
+            "  --log-level debug|info|warn|error\n",
+            CF_VERSION);
+}
+
+static size_t parse_size(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*end == 'k' || *end == 'K')
+        v *= 1024;
+    else if (*end == 'm' || *end == 'M')
+        v *= 1024 * 1024;
+    else if (*end == 'g' || *end == 'G')
+        v *= 1024.0 * 1024 * 1024;
+    return v < 0 ? 0 : (size_t)v;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    cf_listen_opts lopts = {.address = NULL, .socket_mode = 0660};
+    int threads = 64;
+    long queue = 48;
+    size_t max_body = 100u * 1024 * 1024;
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"socket-mode", required_argument, NULL, 'm'},
+        {"socket-owner", required_argument, NULL, 'u'},
+        {"socket-group", required_argument, NULL, 'g'},
+        {"threads", required_argument, NULL, 't'},
+        {"queue", required_argument, NULL, 'q'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l': lopts.address = optarg; break;
+        case 'm': lopts.socket_mode = (mode_t)strtol(optarg, NULL, 8); break;
+        case 'u': lopts.owner = optarg; break;
+        case 'g': lopts.group = optarg; break;
+        case 't': threads = atoi(optarg); break;
+        case 'q': queue = atol(optarg); break;
+        case 'b': max_body = parse_size(optarg); break;
+        case 'v':
+            if (strcmp(optarg, "debug") == 0)
+                cf_log_set_level(CF_LOG_DEBUG);
+            else if (strcmp(optarg, "warn") == 0)
+                cf_log_set_level(CF_LOG_WARN);
+            else if (strcmp(optarg, "error") == 0)
+                cf_log_set_level(CF_LOG_ERROR);
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (threads < 2 || queue < 0) {
+        fprintf(stderr, "cog-fcgi: --threads must be at least 2 and --queue not negative\n");
+        return 2;
+    }
+    cf_server_block_signals();
+    cf_error err;
+    cf_error_clear(&err);
+    cf_project proj;
+    if (cf_project_load(&proj, argv[optind], &err) != CF_OK) {
+        cf_log_error("CF0001", "%s", err.msg);
+        return 1;
+    }
+    int fd = cf_listen_open(&lopts, &err);
+    if (fd < 0) {
+        cf_log_error("CF0002", "%s", err.msg);
+        cf_project_cleanup(&proj);
+        return 1;
+    }
+    double throttle = 0.5;
+    const char *t = getenv("COG_THROTTLE_RESPONSE_INTERVAL");
+    if (t && *t)
+        throttle = atof(t);
+    cf_runner_config rcfg = {.spec = proj.spec, .queue_max = (size_t)queue,
+                             .keep_finished = 10000, .throttle = throttle};
+    cf_runner *runner = cf_runner_new(&rcfg, &err);
+    if (runner == NULL) {
+        cf_log_error("CF0003", "%s", err.msg);
+        cf_listen_remove(&lopts);
+        cf_project_cleanup(&proj);
+        return 1;
+    }
+    cf_app app = {.runner = runner, .has_train = proj.yaml.train != NULL,
+                  .max_body = max_body, .request_shutdown = cf_server_request_shutdown};
+    cf_server_config scfg = {.listen_fd = fd, .threads = threads, .app = &app};
+    cf_log_info("CF0004", "serving %s on %s", proj.dir,
+                lopts.address ? lopts.address : "fd 0");
+    int rc = cf_server_run(&scfg, &err);
+    if (rc != CF_OK)
+        cf_log_error("CF0005", "%s", err.msg);
+    cf_listen_remove(&lopts);
+    /* Request threads may still be blocked inside libfcgi: the runner is
+     * stopped (waking every waiter) and the process exits without joining. */
+    cf_runner_free(runner);
+    cf_project_cleanup(&proj);
+    exit(rc == CF_OK ? 0 : 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("cog-fcgi %s (Cog API 0.15.5)\n", CF_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0)
+        return cf_cli_predict(argc - 1, argv + 1);
+    if (strcmp(cmd, "schema") == 0)
+        return cf_cli_schema(argc - 1, argv + 1);
+    fprintf(stderr, "cog-fcgi: unknown command %s (try --help)\n", cmd);
+    return 2;
+}

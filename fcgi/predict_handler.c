@@ -1,0 +1,147 @@
+/* predict_handler.c - POST /predictions and PUT /predictions/{id} (and
+ * the same for /trainings): body, validation, queueing, sync or async. */
+#include "handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "body.h"
+#include "clock.h"
+#include "intake.h"
+#include "log.h"
+#include "prefer.h"
+
+static void respond_details(cf_request *req, json_t *details)
+{
+    json_t *body = json_pack("{s:O}", "detail", details);
+    cf_respond_json(req, 422, body, NULL);
+    json_decref(body);
+}
+
+static void respond_prediction(cf_app *app, cf_request *req, int status, cf_prediction *p)
+{
+    json_t *body = cf_runner_prediction_json(app->runner, p);
+    cf_respond_json(req, status, body, NULL);
+    json_decref(body);
+}
+
+/* Status for a failed submit: the one table from our errors to HTTP. */
+static int submit_status(int code)
+{
+    switch (code) {
+    case CF_EBUSY: return 409;
+    case CF_EUNAVAIL: return 503;
+    case CF_EINVAL: return 422;
+    case CF_ETOOBIG: return 413;
+    }
+    return 500;
+}
+
+void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *put_id)
+{
+    cf_error err;
+    json_t *details = json_array();
+    json_t *body = NULL;
+    json_t *schema = NULL;
+    cf_prediction *p = NULL;
+    cf_error_clear(&err);
+
+    if (req->body_too_large) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Request body is larger than the limit of %zu bytes",
+                 app->max_body);
+        cf_respond_detail(req, 413, msg);
+        goto out;
+    }
+    if (cf_body_parse(req->body, req->body_len, req->content_type, put_id != NULL, &body,
+                      details, &err) != CF_OK) {
+        if (json_array_size(details) > 0)
+            respond_details(req, details);
+        else
+            cf_respond_detail(req, 500, err.msg);
+        goto out;
+    }
+    if (put_id) {
+        const json_t *bid = json_object_get(body, "id");
+        if (json_is_string(bid) && strcmp(json_string_value(bid), put_id) != 0) {
+            json_array_append_new(
+                details, json_pack("{s:[s,s], s:s, s:s}", "loc", "body", "id", "msg",
+                                   training ? "training ID must match the ID supplied in the URL"
+                                            : "prediction ID must match the ID supplied in the URL",
+                                   "type", "value_error"));
+            respond_details(req, details);
+            goto out;
+        }
+        /* idempotent: an id that is queued or running answers its state */
+        cf_prediction *existing = cf_runner_find(app->runner, put_id);
+        if (existing) {
+            cf_runner_lock(app->runner);
+            int active = !cf_prediction_is_terminal(existing);
+            cf_runner_unlock(app->runner);
+            if (active) {
+                respond_prediction(app, req, 202, existing);
+                cf_prediction_decref(existing);
+                goto out;
+            }
+            cf_prediction_decref(existing);
+        }
+    }
+
+    /* The schema comes from the worker; a request that arrives during
+     * setup waits for it rather than being refused. */
+    int ready = 0;
+    schema = cf_runner_schema(app->runner, training, &ready, &err);
+    if (ready == 0) {
+        cf_runner_wait_ready(app->runner);
+        json_decref(schema);
+        schema = cf_runner_schema(app->runner, training, &ready, &err);
+    }
+    if (ready < 0) {
+        cf_respond_detail(req, 503, err.msg);
+        goto out;
+    }
+    if (schema == NULL) {
+        cf_respond_detail(req, 503, "the model's schema is not available");
+        goto out;
+    }
+
+    p = cf_intake(schema, body, put_id, details, &err);
+    if (p == NULL) {
+        if (err.code == CF_EINVAL && json_array_size(details) > 0)
+            respond_details(req, details);
+        else
+            cf_respond_detail(req, 500, err.msg);
+        goto out;
+    }
+    p->is_training = training;
+    p->is_async = cf_prefer_respond_async(req->prefer);
+    if (req->traceparent)
+        p->traceparent = strdup(req->traceparent);
+    if (req->tracestate)
+        p->tracestate = strdup(req->tracestate);
+    if (req->cancel_after) {
+        double secs;
+        if (cf_parse_duration(req->cancel_after, &secs) != 0) {
+            cf_respond_detail(req, 400, "Cancel-After must be a duration such as 30s or 5m");
+            goto out;
+        }
+        p->deadline = cf_monotonic() + secs;
+    }
+
+    if (cf_runner_submit(app->runner, p, &err) != CF_OK) {
+        cf_respond_detail(req, submit_status(err.code), err.msg);
+        goto out;
+    }
+    if (p->is_async) {
+        respond_prediction(app, req, 202, p);
+        goto out;
+    }
+    cf_runner_wait(app->runner, p);
+    respond_prediction(app, req, 200, p);
+
+out:
+    cf_prediction_decref(p);
+    json_decref(schema);
+    json_decref(body);
+    json_decref(details);
+}

@@ -1,0 +1,78 @@
+/* prefer.c - RFC 7240 Prefer parsing and Cancel-After durations. */
+#include "prefer.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+
+int cf_prefer_respond_async(const char *prefer)
+{
+    if (prefer == NULL)
+        return 0;
+    const char *p = prefer;
+    while (*p) {
+        /* one preference: token [= value] *( ; param ) up to a comma */
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && *p != ';' && *p != '=' && *p != ' ' && *p != '\t')
+            p++;
+        size_t len = (size_t)(p - start);
+        if (len == 13 && strncasecmp(start, "respond-async", 13) == 0)
+            return 1;
+        /* skip the rest of this preference, minding quoted strings */
+        int quoted = 0;
+        while (*p && (quoted || *p != ',')) {
+            if (*p == '"')
+                quoted = !quoted;
+            else if (*p == '\\' && quoted && p[1])
+                p++;
+            p++;
+        }
+    }
+    return 0;
+}
+
+int cf_parse_duration(const char *text, double *seconds)
+{
+    if (text == NULL)
+        return CF_EINVAL;
+    while (isspace((unsigned char)*text))
+        text++;
+    if (*text == '\0')
+        return CF_EINVAL;
+    double total = 0;
+    const char *p = text;
+    while (*p && !isspace((unsigned char)*p)) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || v < 0)
+            return CF_EINVAL;
+        p = end;
+        double unit = 1;
+        if (strncmp(p, "ms", 2) == 0) {
+            unit = 0.001;
+            p += 2;
+        } else if (*p == 's') {
+            p++;
+        } else if (*p == 'm') {
+            unit = 60;
+            p++;
+        } else if (*p == 'h') {
+            unit = 3600;
+            p++;
+        } else if (*p != '\0' && !isspace((unsigned char)*p)) {
+            return CF_EINVAL;
+        }
+        total += v * unit;
+    }
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p != '\0')
+        return CF_EINVAL;
+    *seconds = total;
+    return CF_OK;
+}

@@ -1,0 +1,66 @@
+/* runner.h - the queue of predictions and the worker that runs them.
+ *
+ * The runner owns the prediction records (through its store), a bounded FIFO
+ * queue of accepted predictions, and one worker slot. Its thread starts the
+ * worker, reads the worker's frames and logs, hands the next queued
+ * prediction to the worker when it is idle, and restarts a worker that died.
+ * Request threads only submit, look up, wait and cancel; every record field
+ * is read and written under the runner's lock.
+ */
+#ifndef CF_RUNNER_H
+#define CF_RUNNER_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "prediction.h"
+#include "slot.h"
+
+typedef struct cf_runner_config {
+    cf_worker_spec spec;
+    size_t queue_max;        /* predictions that may wait; 0 = Cog's 409 when busy */
+    size_t keep_finished;    /* finished records kept for GET */
+    double throttle;         /* seconds between non-terminal webhooks */
+} cf_runner_config;
+
+typedef struct cf_runner cf_runner;
+
+/* Creates the runner and starts its thread, which starts the worker. The
+ * strings in cfg must outlive the runner. */
+cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err);
+/* Stops the worker and the thread; queued predictions end failed. */
+void cf_runner_free(cf_runner *r);
+
+void cf_runner_lock(cf_runner *r);
+void cf_runner_unlock(cf_runner *r);
+
+/* GET /health-check body. New reference. */
+json_t *cf_runner_health_json(cf_runner *r);
+/* The OpenAPI document, or NULL while the predictor is not loaded. New ref. */
+json_t *cf_runner_openapi(cf_runner *r);
+/* The SCHEMA of the predict (or train) entry from the worker's ready
+ * message. New reference, NULL if unknown. Returns the setup state in
+ * *ready: 1 ready, 0 starting, -1 failed (with the reason in err). */
+json_t *cf_runner_schema(cf_runner *r, int training, int *ready, cf_error *err);
+/* Blocks until the worker has reported ready (or failed). */
+void cf_runner_wait_ready(cf_runner *r);
+
+/* Accepts p: queues it, records it in the store and sends the start
+ * webhook. CF_EBUSY when the queue is full, CF_EUNAVAIL when no prediction
+ * can run (setup failed); err says why. The runner takes its own reference. */
+int cf_runner_submit(cf_runner *r, cf_prediction *p, cf_error *err);
+
+/* A record by id with a new reference (caller decrefs), or NULL. */
+cf_prediction *cf_runner_find(cf_runner *r, const char *id);
+
+/* Waits for p to reach a terminal state. */
+void cf_runner_wait(cf_runner *r, cf_prediction *p);
+
+/* The response JSON of p, taken under the lock. New reference. */
+json_t *cf_runner_prediction_json(cf_runner *r, cf_prediction *p);
+
+/* Cancels a queued or running prediction. 0, or CF_ENOTFOUND when no such
+ * prediction is queued or running. */
+int cf_runner_cancel(cf_runner *r, const char *id);
+
+#endif

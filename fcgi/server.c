@@ -1,0 +1,119 @@
+/* server.c - accept loop threads over libfcgi, and signal handling.
+ *
+ * Async signals are blocked in every thread and taken by the main thread
+ * with sigwaitinfo, so no handler ever runs inside libfcgi, libcurl or
+ * jansson. SIGPIPE is ignored: a web server that hangs up is a failed
+ * write, not a dead front.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "routes.h"
+
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct worker_arg {
+    const cf_server_config *cfg;
+} worker_arg;
+
+static void *accept_main(void *arg)
+{
+    const cf_server_config *cfg = arg;
+    FCGX_Request fcgx;
+    if (FCGX_InitRequest(&fcgx, cfg->listen_fd, 0) != 0) {
+        cf_log_error("CF0501", "cannot initialise a FastCGI request");
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&accept_lock);
+        int rc = FCGX_Accept_r(&fcgx);
+        pthread_mutex_unlock(&accept_lock);
+        if (rc < 0) {
+            if (rc == -EINTR || rc == -EAGAIN)
+                continue;
+            cf_log_info("CF0502", "accept ended: %d", rc);
+            break;
+        }
+        cf_request req;
+        cf_error err;
+        cf_error_clear(&err);
+        if (cf_request_load(&req, &fcgx, cfg->app->max_body, &err) == CF_OK)
+            cf_route_request(cfg->app, &req);
+        else
+            cf_respond_detail(&req, 500, err.msg);
+        cf_request_cleanup(&req);
+        FCGX_Finish_r(&fcgx);
+    }
+    FCGX_Free(&fcgx, 1);
+    return NULL;
+}
+
+void cf_server_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void cf_server_request_shutdown(void)
+{
+    kill(getpid(), SIGTERM);
+}
+
+int cf_server_run(const cf_server_config *cfg, cf_error *err)
+{
+    if (FCGX_Init() != 0)
+        return cf_error_set(err, CF_EIO, "FCGX_Init failed");
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    /* Handlers are shallow; a small stack keeps many threads cheap. */
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (int i = 0; i < cfg->threads; i++) {
+        pthread_t t;
+        if (pthread_create(&t, &attr, accept_main, (void *)cfg) != 0) {
+            pthread_attr_destroy(&attr);
+            return cf_error_set(err, CF_EIO, "cannot start accept thread %d", i);
+        }
+    }
+    pthread_attr_destroy(&attr);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&set, &info);
+        if (sig < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (sig == SIGHUP) {
+            cf_log_info("CF0503", "SIGHUP: reload is not supported yet, ignored");
+            continue;
+        }
+        cf_log_info("CF0504", "signal %d: shutting down", sig);
+        break;
+    }
+    return CF_OK;
+}

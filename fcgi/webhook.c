@@ -1,0 +1,228 @@
+/* webhook.c - a queue of webhook deliveries and the thread that sends them. */
+#include "webhook.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define MAX_RETRIES 12
+
+typedef struct delivery {
+    struct delivery *next;
+    char *url;
+    char *body;
+    char *traceparent;
+    char *tracestate;
+    int terminal;
+    int attempts;
+    double not_before; /* monotonic */
+} delivery;
+
+struct cf_webhooks {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    delivery *head; /* in arrival order */
+    int stopping;
+    double stop_deadline;
+};
+
+static void delivery_free(delivery *d)
+{
+    if (d == NULL)
+        return;
+    free(d->url);
+    free(d->body);
+    free(d->traceparent);
+    free(d->tracestate);
+    free(d);
+}
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    (void)ptr;
+    (void)userdata;
+    return size * nmemb;
+}
+
+/* POSTs one delivery. Returns 1 when done (sent, or failed for good), 0 when
+ * it should be retried. */
+static int post_once(CURL *curl, delivery *d)
+{
+    struct curl_slist *headers = NULL;
+    char line[1024];
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    snprintf(line, sizeof line, "User-Agent: cog-worker/0.15.5 cog-fcgi/%s", CF_VERSION);
+    headers = curl_slist_append(headers, line);
+    const char *token = getenv("WEBHOOK_AUTH_TOKEN");
+    if (token && *token) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", token);
+        headers = curl_slist_append(headers, line);
+    }
+    if (d->traceparent) {
+        snprintf(line, sizeof line, "traceparent: %s", d->traceparent);
+        headers = curl_slist_append(headers, line);
+    }
+    if (d->tracestate) {
+        snprintf(line, sizeof line, "tracestate: %s", d->tracestate);
+        headers = curl_slist_append(headers, line);
+    }
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, d->url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, d->body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    CURLcode rc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    d->attempts++;
+    int retryable = rc != CURLE_OK || status == 429 || status == 500 || status == 502 ||
+                    status == 503 || status == 504;
+    if (!retryable)
+        return 1;
+    if (rc != CURLE_OK)
+        cf_log_warn("CF0401", "webhook to %s failed: %s", d->url, curl_easy_strerror(rc));
+    else
+        cf_log_warn("CF0402", "webhook to %s answered %ld", d->url, status);
+    if (!d->terminal || d->attempts > MAX_RETRIES)
+        return 1;
+    return 0;
+}
+
+static void *sender_main(void *arg)
+{
+    cf_webhooks *w = arg;
+    CURL *curl = curl_easy_init();
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        double now = cf_monotonic();
+        if (w->stopping && (w->head == NULL || now >= w->stop_deadline))
+            break;
+        /* the first due delivery, keeping arrival order among due ones */
+        delivery **pp = &w->head, **due = NULL;
+        double next = 0;
+        for (; *pp; pp = &(*pp)->next) {
+            if ((*pp)->not_before <= now) {
+                due = pp;
+                break;
+            }
+            if (next == 0 || (*pp)->not_before < next)
+                next = (*pp)->not_before;
+        }
+        if (due == NULL) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            double wait = w->head ? next - now : 1.0;
+            if (w->stopping && w->stop_deadline - now < wait)
+                wait = w->stop_deadline - now;
+            if (wait < 0.001)
+                wait = 0.001;
+            ts.tv_sec += (time_t)wait;
+            ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+            continue;
+        }
+        delivery *d = *due;
+        *due = d->next;
+        pthread_mutex_unlock(&w->lock);
+        int finished = curl ? post_once(curl, d) : 1;
+        pthread_mutex_lock(&w->lock);
+        if (finished) {
+            delivery_free(d);
+        } else {
+            /* back off 0.1 s, 0.2 s, 0.4 s, ... and go back to the queue head */
+            double delay = 0.1;
+            for (int i = 1; i < d->attempts; i++)
+                delay *= 2;
+            if (delay > 60)
+                delay = 60;
+            d->not_before = cf_monotonic() + delay;
+            d->next = w->head;
+            w->head = d;
+        }
+    }
+    while (w->head) {
+        delivery *d = w->head;
+        w->head = d->next;
+        cf_log_warn("CF0403", "webhook to %s dropped at shutdown", d->url);
+        delivery_free(d);
+    }
+    pthread_mutex_unlock(&w->lock);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+cf_webhooks *cf_webhooks_new(cf_error *err)
+{
+    cf_webhooks *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        cf_error_set(err, CF_ENOMEM, "out of memory for the webhook sender");
+        return NULL;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    if (pthread_create(&w->thread, NULL, sender_main, w) != 0) {
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+        cf_error_set(err, CF_EIO, "cannot start the webhook sender thread");
+        return NULL;
+    }
+    return w;
+}
+
+void cf_webhooks_free(cf_webhooks *w, double drain_seconds)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    w->stop_deadline = cf_monotonic() + drain_seconds;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}
+
+void cf_webhooks_send(cf_webhooks *w, const char *url, json_t *body, int terminal,
+                      const char *traceparent, const char *tracestate)
+{
+    delivery *d = calloc(1, sizeof *d);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (d == NULL || text == NULL) {
+        free(d);
+        free(text);
+        cf_log_error("CF0404", "out of memory: webhook to %s not queued", url);
+        return;
+    }
+    d->url = strdup(url);
+    d->body = text;
+    d->terminal = terminal;
+    d->traceparent = traceparent ? strdup(traceparent) : NULL;
+    d->tracestate = tracestate ? strdup(tracestate) : NULL;
+    pthread_mutex_lock(&w->lock);
+    delivery **pp = &w->head;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = d;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,128 @@
+/* ipc.c - length-prefixed JSON framing over a socket pair. */
+#include "ipc.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *cf_ipc_encode(const json_t *msg, size_t *len_out, cf_error *err)
+{
+    char *payload = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (payload == NULL) {
+        cf_error_set(err, CF_ENOMEM, "cannot encode IPC message");
+        return NULL;
+    }
+    size_t n = strlen(payload);
+    char *frame = malloc(n + 4);
+    if (frame == NULL) {
+        free(payload);
+        cf_error_set(err, CF_ENOMEM, "out of memory for IPC frame");
+        return NULL;
+    }
+    frame[0] = (char)((n >> 24) & 0xff);
+    frame[1] = (char)((n >> 16) & 0xff);
+    frame[2] = (char)((n >> 8) & 0xff);
+    frame[3] = (char)(n & 0xff);
+    memcpy(frame + 4, payload, n);
+    free(payload);
+    *len_out = n + 4;
+    return frame;
+}
+
+json_t *cf_ipc_decode(const char *payload, size_t len, cf_error *err)
+{
+    json_error_t jerr;
+    json_t *msg = json_loadb(payload, len, 0, &jerr);
+    if (msg == NULL) {
+        cf_error_set(err, CF_EPROTO, "bad IPC frame: %s", jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(msg) || !json_is_string(json_object_get(msg, "type"))) {
+        json_decref(msg);
+        cf_error_set(err, CF_EPROTO, "IPC frame is not an object with a type");
+        return NULL;
+    }
+    return msg;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Returns bytes read (== len), 0 on EOF before any byte, -1 on error or
+ * EOF in the middle. */
+static ssize_t read_all(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            return got == 0 ? 0 : -1;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+int cf_ipc_send(int fd, const json_t *msg, cf_error *err)
+{
+    size_t len = 0;
+    char *frame = cf_ipc_encode(msg, &len, err);
+    if (frame == NULL)
+        return err ? err->code : CF_ENOMEM;
+    int rc = write_all(fd, frame, len);
+    free(frame);
+    if (rc < 0)
+        return cf_error_set(err, CF_EIO, "IPC write failed: %s", strerror(errno));
+    return CF_OK;
+}
+
+json_t *cf_ipc_recv(int fd, cf_error *err)
+{
+    unsigned char hdr[4];
+    ssize_t r = read_all(fd, (char *)hdr, 4);
+    if (r == 0) {
+        cf_error_set(err, CF_EIO, "eof");
+        return NULL;
+    }
+    if (r < 0) {
+        cf_error_set(err, CF_EPROTO, "IPC read failed: torn frame header");
+        return NULL;
+    }
+    uint32_t n = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
+                 ((uint32_t)hdr[2] << 8) | (uint32_t)hdr[3];
+    if (n > CF_IPC_MAX_FRAME) {
+        cf_error_set(err, CF_EPROTO, "IPC frame of %u bytes is over the limit", n);
+        return NULL;
+    }
+    char *payload = malloc(n ? n : 1);
+    if (payload == NULL) {
+        cf_error_set(err, CF_ENOMEM, "out of memory for a %u-byte IPC frame", n);
+        return NULL;
+    }
+    if (n > 0 && read_all(fd, payload, n) != (ssize_t)n) {
+        free(payload);
+        cf_error_set(err, CF_EPROTO, "IPC read failed: torn frame");
+        return NULL;
+    }
+    json_t *msg = cf_ipc_decode(payload, n, err);
+    free(payload);
+    return msg;
+}

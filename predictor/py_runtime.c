@@ -1,0 +1,149 @@
+/* py_runtime.c - the bridge to cog._runtime and the _cogfcgi module it sends frames with.
+ *
+ * The Python side (predictor/python/cog/_runtime.py) does what only Python
+ * can: introspect the signature, call setup()/predict(), check and encode the
+ * output. C sends the frames: ready and done from the serve loop, output and
+ * metric frames from _cogfcgi.send() as the model produces them.
+ */
+#include "py.h"
+
+#include <assert.h>
+#include <stdio.h>
+
+#include "ipc.h"
+#include "log.h"
+
+static int ipc_fd = -1;
+static PyObject *runtime_mod = NULL; /* cog._runtime, strong, kept for the process */
+
+/* _cogfcgi.send(msg: dict) -> None: one frame to the front, now. Raises
+ * ValueError for a value with no JSON form and OSError if the socket broke. */
+static PyObject *cogfcgi_send(PyObject *self, PyObject *msg)
+{
+    cf_error err;
+    int rc;
+    (void)self;
+
+    cf_error_clear(&err);
+    if (!PyDict_Check(msg)) {
+        PyErr_SetString(PyExc_TypeError, "send() takes a dict");
+        return NULL;
+    }
+    json_t *frame = cf_py_to_json(msg, &err);
+    if (frame == NULL) {
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        return NULL;
+    }
+    fflush(NULL); /* C-level prints of the model come before the frame */
+    Py_BEGIN_ALLOW_THREADS
+    rc = cf_ipc_send(ipc_fd, frame, &err);
+    Py_END_ALLOW_THREADS
+    json_decref(frame);
+    if (rc < 0) {
+        PyErr_Format(PyExc_OSError, "cannot send to cog-fcgi: %s", err.msg);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef cogfcgi_methods[] = {
+    {"send", cogfcgi_send, METH_O, "Send one IPC frame (a dict) to the cog-fcgi front."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef cogfcgi_module = {
+    PyModuleDef_HEAD_INIT, "_cogfcgi", "cog-fcgi worker internals.", -1, cogfcgi_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+static PyObject *cogfcgi_init(void) { return PyModule_Create(&cogfcgi_module); }
+
+int cf_py_runtime_register(int fd)
+{
+    ipc_fd = fd;
+    if (PyImport_AppendInittab("_cogfcgi", cogfcgi_init) < 0)
+        return CF_ENOMEM;
+    return 0;
+}
+
+/* A str for s, or None for NULL. New reference or NULL with an exception. */
+static PyObject *str_or_none(const char *s)
+{
+    if (s == NULL)
+        return Py_NewRef(Py_None);
+    return PyUnicode_DecodeFSDefault(s);
+}
+
+/* Result of calling cog._runtime.<name>(args...) as JSON; NULL with err. */
+static json_t *call_runtime(const char *name, PyObject *args, cf_error *err)
+{
+    PyObject *fn = NULL;
+    PyObject *res = NULL;
+    json_t *out = NULL;
+
+    fn = PyObject_GetAttrString(runtime_mod, name);
+    if (fn == NULL) {
+        cf_py_error_take(err, CF_EINVAL, "cog._runtime");
+        goto cleanup;
+    }
+    res = PyObject_CallObject(fn, args);
+    if (res == NULL) {
+        cf_py_error_take(err, CF_EINVAL, name);
+        goto cleanup;
+    }
+    out = cf_py_to_json(res, err);
+cleanup:
+    Py_XDECREF(res);
+    Py_XDECREF(fn);
+    return out;
+}
+
+json_t *cf_py_runtime_start(const char *project, const char *predict_ref,
+                            const char *train_ref, cf_error *err)
+{
+    PyObject *args = NULL;
+    json_t *ready = NULL;
+
+    assert(PyGILState_Check());
+    runtime_mod = PyImport_ImportModule("cog._runtime");
+    if (runtime_mod == NULL) {
+        cf_py_error_take(err, CF_EINVAL, "import cog._runtime");
+        goto cleanup;
+    }
+    args = Py_BuildValue("(NNN)", str_or_none(project), str_or_none(predict_ref),
+                         str_or_none(train_ref));
+    if (args == NULL) {
+        cf_py_error_take(err, CF_ENOMEM, "start arguments");
+        goto cleanup;
+    }
+    ready = call_runtime("start", args, err);
+cleanup:
+    Py_XDECREF(args);
+    return ready;
+}
+
+json_t *cf_py_runtime_handle(const json_t *msg, cf_error *err)
+{
+    PyObject *pymsg = NULL;
+    PyObject *args = NULL;
+    json_t *done = NULL;
+
+    assert(PyGILState_Check());
+    if (runtime_mod == NULL) {
+        cf_error_set(err, CF_EINVAL, "the runtime was not started");
+        return NULL;
+    }
+    pymsg = cf_py_from_json(msg, err);
+    if (pymsg == NULL)
+        goto cleanup;
+    args = PyTuple_Pack(1, pymsg);
+    if (args == NULL) {
+        cf_py_error_take(err, CF_ENOMEM, "handle arguments");
+        goto cleanup;
+    }
+    done = call_runtime("handle", args, err);
+cleanup:
+    Py_XDECREF(args);
+    Py_XDECREF(pymsg);
+    return done;
+}

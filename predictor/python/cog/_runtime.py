@@ -1,0 +1,564 @@
+"""cog._runtime - the Python half of cog-fcgi's worker: load, setup, predict, cancel.
+
+The C worker (predictor/py_runtime.c) calls start() once and handle() per
+"predict" frame; both return the frame to send (a dict of JSON values). Items
+of iterator outputs and metrics are sent as they happen through the emit
+callable (the C module _cogfcgi's send() in the worker).
+"""
+import asyncio
+import base64
+import importlib
+import importlib.util
+import inspect
+import io
+import numbers
+import os
+import pathlib
+import signal
+import sys
+import tempfile
+import traceback
+import urllib.parse
+import urllib.request
+from typing import Any, Callable, Dict, List, Optional
+
+from . import _schema
+from . import _types as t
+from .predictor import BasePredictor, BaseRunner
+from .scope import Scope, _set_scope
+from .server.exceptions import CancelationException
+from .types import Path, Secret
+
+Emit = Callable[[Dict[str, Any]], None]
+
+_CONCURRENCY_ERROR = ("max_concurrency > 1 requires an async predict function, "
+                      "e.g. `async def predict()`")
+
+
+class OutputTypeError(Exception):
+    """A returned value does not match the return annotation."""
+
+
+def flush_stdio() -> None:
+    """Pushes Python's buffered stdout/stderr to the fds the front reads."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+# ---- loading ---------------------------------------------------------------
+
+_modules: Dict[str, Any] = {}
+
+
+def _import_file(project: str, path: str) -> Any:
+    """Imports a project file once (predict and train may share one)."""
+    full = os.path.abspath(os.path.join(project, path))
+    if full in _modules:
+        return _modules[full]
+    if not path.endswith(".py"):
+        module = importlib.import_module(path.replace("/", "."))
+    else:
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, full)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"Cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    _modules[full] = module
+    return module
+
+
+class Entry:
+    """One loaded entry point (predict or train): the callable and what it declares."""
+
+    def __init__(self, project: str, ref: str, mode: str, instances: Dict[str, Any]):
+        path, sep, name = ref.rpartition(":")
+        if not sep or not path or not name:
+            raise ValueError(f"Invalid predictor reference {ref!r}: expected file.py:Name")
+        module = _import_file(project, path)
+        if not hasattr(module, name):
+            raise AttributeError(f"Can't find {name} in {path}")
+        target = getattr(module, name)
+        self.mode = mode
+        self.instance: Any = None
+        if inspect.isclass(target):
+            key = f"{os.path.abspath(os.path.join(project, path))}:{name}"
+            if key not in instances:
+                instances[key] = target()
+            self.instance = instances[key]
+            self.fn = getattr(self.instance, _method_name(target, mode))
+        elif callable(target):
+            self.fn = target
+        else:
+            raise TypeError(f"{name} in {path} is neither a class nor a function")
+        self.sig = _schema.read_signature(self.fn)
+        self.schema = _schema.schema_for(self.sig, mode)
+        self.is_async = inspect.iscoroutinefunction(self.fn) or inspect.isasyncgenfunction(self.fn)
+        self.out_item = t.iterator_item(t.split_optional(self.sig.output)[0])
+        if self.out_item is None and (inspect.isgeneratorfunction(self.fn)
+                                      or inspect.isasyncgenfunction(self.fn)):
+            self.out_item = Any
+        self.concurrency = getattr(self.fn, "_cog_concurrency", None)
+
+
+def _method_name(cls: type, mode: str) -> str:
+    """train, or run for BaseRunner-style classes that define run() and not predict()."""
+    if mode == "train":
+        return "train"
+    run = getattr(cls, "run", None)
+    predict = getattr(cls, "predict", None)
+    if run is not None and run is not BaseRunner.run and \
+            (predict is None or predict is BasePredictor.predict):
+        return "run"
+    return "predict"
+
+
+# ---- input conversion --------------------------------------------------------
+
+def _convert_input(value: Any, tp: Any, opened: List[Any]) -> Any:
+    """A validated JSON input value as the Python object the annotation asks for."""
+    if value is None:
+        return None
+    tp, _ = t.split_optional(tp)
+    members = t.union_args(tp)
+    if members is not None:
+        for m in members:
+            if (m is str and isinstance(value, str)) or (m is int and isinstance(value, int)
+                                                         and not isinstance(value, bool)):
+                return value
+        return _convert_input(value, members[0], opened)
+    item = t.list_item(tp)
+    if item is not None:
+        return [_convert_input(v, item, opened) for v in value]
+    if t.is_file(tp):
+        f = open(value, "rb")
+        opened.append(f)
+        return f
+    if t.is_path(tp):
+        return Path(value)
+    if t.is_secret(tp):
+        return Secret(value)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _weights_value(annotation: Any) -> Any:
+    """setup(weights=...): COG_WEIGHTS (URL or data URI), else ./weights, else None."""
+    tp, _ = t.split_optional(annotation)
+    source = os.environ.get("COG_WEIGHTS")
+    if source:
+        if tp is str or tp is inspect.Parameter.empty or tp is Any:
+            return source
+        local = _fetch(source)
+    elif os.path.exists("weights"):
+        if tp is str:
+            return "weights"
+        local = "weights"
+    else:
+        return None
+    if t.is_file(tp) and os.path.isfile(local):
+        return open(local, "rb")
+    return Path(local)
+
+
+def _fetch(url: str) -> str:
+    """A local path for a weights URL: data URIs decoded, http(s) downloaded."""
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        raw = base64.b64decode(data) if header.endswith(";base64") \
+            else urllib.parse.unquote_to_bytes(data)
+        fd, path = tempfile.mkstemp(prefix="cog-weights-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        return path
+    if url.startswith(("http://", "https://")):
+        name = os.path.basename(urllib.parse.urlparse(url).path) or "weights"
+        path = os.path.join(tempfile.mkdtemp(prefix="cog-weights-"), name)
+        urllib.request.urlretrieve(url, path)
+        return path
+    return url
+
+
+# ---- output conversion -------------------------------------------------------
+
+def _file_ref(value: Any) -> Dict[str, str]:
+    """{"$cogfile": abs path} for a path or a file object (nameless ones go to a temp file)."""
+    if isinstance(value, (str, os.PathLike)):
+        return {"$cogfile": os.path.abspath(os.fspath(value))}
+    name = getattr(value, "name", None)
+    if isinstance(name, str) and os.path.isfile(name):
+        return {"$cogfile": os.path.abspath(name)}
+    if hasattr(value, "seek"):
+        try:
+            value.seek(0)
+        except Exception:
+            pass
+    data = value.read()
+    if isinstance(data, str):
+        data = data.encode()
+    suffix = os.path.basename(name) if isinstance(name, str) and name else ""
+    folder = tempfile.mkdtemp(prefix="cog-output-")
+    path = os.path.join(folder, suffix or "output")
+    with open(path, "wb") as f:
+        f.write(data)
+    return {"$cogfile": path}
+
+
+def _wrong(tp: Any, value: Any) -> OutputTypeError:
+    return OutputTypeError(f"output has the wrong type: expected {t.type_name(tp)}, "
+                           f"got {type(value).__name__}")
+
+
+def encode_output(value: Any, tp: Any) -> Any:
+    """Checks value against annotation tp and turns it into JSON values (files as $cogfile).
+
+    Raises OutputTypeError naming the expected and actual type."""
+    if tp is Any or tp is object or tp is inspect.Parameter.empty:
+        return encode_any(value)
+    if tp is t.NoneType or tp is None:
+        if value is None:
+            return None
+        raise _wrong(tp, value)
+    inner, optional = t.split_optional(tp)
+    if value is None:
+        if optional:
+            return None
+        raise _wrong(tp, value)
+    members = t.union_args(inner)
+    if members is not None:
+        for m in members:
+            try:
+                return encode_output(value, m)
+            except OutputTypeError:
+                continue
+        raise _wrong(tp, value)
+    if inner is bool:
+        if isinstance(value, bool) or type(value).__name__ == "bool_":
+            return bool(value)
+        raise _wrong(inner, value)
+    if inner is int:
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        raise _wrong(inner, value)
+    if inner is float:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value)
+        raise _wrong(inner, value)
+    if inner is str:
+        if isinstance(value, str):
+            return str(value)
+        raise _wrong(inner, value)
+    if t.is_path(inner) or t.is_file(inner):
+        if isinstance(value, (str, os.PathLike, io.IOBase)) or hasattr(value, "read"):
+            return _file_ref(value)
+        raise _wrong(inner, value)
+    if t.is_secret(inner):
+        if isinstance(value, Secret):
+            return value.get_secret_value()
+        if isinstance(value, str):
+            return value
+        raise _wrong(inner, value)
+    item = t.list_item(inner)
+    if item is None:
+        item = t.iterator_item(inner)
+    if item is not None:
+        if isinstance(value, (list, tuple, set, frozenset)) or inspect.isgenerator(value):
+            return [encode_output(v, item) for v in value]
+        raise _wrong(inner, value)
+    if t.is_dict(inner):
+        if isinstance(value, dict):
+            return {str(k): encode_any(v) for k, v in value.items()}
+        raise _wrong(inner, value)
+    if t.is_model(inner):
+        if isinstance(value, dict):
+            value = inner(**value)
+        if not isinstance(value, inner):
+            raise _wrong(inner, value)
+        return {name: encode_output(getattr(value, name, None), ftype)
+                for name, ftype in inner._cog_fields().items()}
+    if isinstance(inner, type) and isinstance(value, inner):
+        return encode_any(value)
+    raise _wrong(inner, value)
+
+
+def encode_any(value: Any) -> Any:
+    """JSON values for an Any / dict output, with no type to check against."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, pathlib.PurePath) or isinstance(value, io.IOBase):
+        return _file_ref(value)
+    if isinstance(value, Secret):
+        return value.get_secret_value()
+    if t.is_model(type(value)):
+        return {name: encode_output(getattr(value, name, None), ftype)
+                for name, ftype in type(value)._cog_fields().items()}
+    if isinstance(value, dict):
+        return {str(k): encode_any(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)) or inspect.isgenerator(value):
+        return [encode_any(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars, torch tensors
+        return encode_any(value.tolist())
+    if hasattr(value, "item"):
+        return encode_any(value.item())
+    for dump in ("model_dump", "dict"):  # pydantic models
+        if callable(getattr(value, dump, None)):
+            return encode_any(getattr(value, dump)())
+    if hasattr(value, "__dataclass_fields__"):
+        import dataclasses
+        return encode_any(dataclasses.asdict(value))
+    raise OutputTypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# ---- the runtime -------------------------------------------------------------
+
+def _done(status: str, output: Any = None, error: Optional[str] = None,
+          pid: Optional[str] = None) -> Dict[str, Any]:
+    msg: Dict[str, Any] = {"type": "done", "status": status, "output": output, "error": error}
+    if pid is not None:
+        msg["id"] = pid
+    return msg
+
+
+class Runtime:
+    """One worker's predictors, its event loop for async ones, and the cancel state."""
+
+    def __init__(self, emit: Optional[Emit] = None):
+        self.emit = emit or (lambda msg: None)
+        self.entries: Dict[str, Entry] = {}
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.running = False
+        self.cancel_requested = False
+        self.task: Optional["asyncio.Task[Any]"] = None
+        self.current_id: Optional[str] = None
+
+    # -- start-up ------------------------------------------------------------
+
+    def load(self, project: str, predict_ref: Optional[str],
+             train_ref: Optional[str]) -> None:
+        """Imports the project and reads the signatures; raises what went wrong."""
+        instances: Dict[str, Any] = {}
+        if predict_ref:
+            self.entries["predict"] = Entry(project, predict_ref, "predict", instances)
+        if train_ref:
+            self.entries["train"] = Entry(project, train_ref, "train", instances)
+        if not self.entries:
+            raise ValueError("No predict or train entry configured in cog.yaml")
+
+    def concurrency(self) -> int:
+        entry = self.entries.get("predict") or self.entries.get("train")
+        value = os.environ.get("COG_MAX_CONCURRENCY")
+        if value:
+            return int(value)
+        if entry is not None and entry.concurrency:
+            return int(entry.concurrency)
+        return 1
+
+    def _ready(self, ok: bool, error: Optional[str], concurrency: int = 1) -> Dict[str, Any]:
+        schemas = {m: (e.schema if e else None) for m, e in
+                   (("predict", self.entries.get("predict")), ("train", self.entries.get("train")))}
+        return {"type": "ready", "ok": ok, "error": error, "predict": schemas["predict"],
+                "train": schemas["train"], "concurrency": concurrency,
+                "python_version": ".".join(str(v) for v in sys.version_info[:3])}
+
+    def start(self, project: str, predict_ref: Optional[str],
+              train_ref: Optional[str]) -> Dict[str, Any]:
+        """Loads, runs setup() once and returns the ready frame."""
+        signal.signal(signal.SIGUSR1, self._on_cancel_signal)
+        try:
+            self.load(project, predict_ref, train_ref)
+        except BaseException as exc:  # SyntaxError, SystemExit at import... all are load errors
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            sys.stderr.write("Error while loading predictor:\n\n" + traceback.format_exc())
+            flush_stdio()
+            self.entries.clear()
+            return self._ready(False, str(exc) or type(exc).__name__)
+        concurrency = 1
+        try:
+            concurrency = self.concurrency()
+            for entry in self.entries.values():
+                if concurrency > 1 and not entry.is_async:
+                    raise ValueError(_CONCURRENCY_ERROR)
+            self._setup()
+        except Exception as exc:
+            traceback.print_exc()
+            flush_stdio()
+            return self._ready(False, str(exc) or type(exc).__name__, concurrency)
+        flush_stdio()
+        return self._ready(True, None, concurrency)
+
+    def _setup(self) -> None:
+        done = set()
+        for entry in self.entries.values():
+            inst = entry.instance
+            if inst is None or id(inst) in done or not hasattr(inst, "setup"):
+                continue
+            done.add(id(inst))
+            setup = inst.setup
+            kwargs = {}
+            params = inspect.signature(setup).parameters
+            if "weights" in params:
+                kwargs["weights"] = _weights_value(params["weights"].annotation)
+            if inspect.iscoroutinefunction(setup):
+                if not entry.is_async:
+                    raise ValueError("async setup requires an async predict function")
+                self._loop().run_until_complete(setup(**kwargs))
+            else:
+                setup(**kwargs)
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+        return self.loop
+
+    # -- cancel ----------------------------------------------------------------
+
+    def _on_cancel_signal(self, signum: int, frame: Any) -> None:
+        """SIGUSR1: cancel the running prediction; ignored between predictions."""
+        if not self.running:
+            return
+        self.cancel_requested = True
+        if self.task is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+            return
+        raise CancelationException()
+
+    # -- predictions -------------------------------------------------------------
+
+    def _send_item(self, item: Any, item_type: Any) -> None:
+        value = encode_output(item, item_type)
+        flush_stdio()  # logs printed before the yield come first
+        msg = {"type": "output", "item": value}
+        if self.current_id is not None:
+            msg["id"] = self.current_id
+        self.emit(msg)
+
+    def _kwargs(self, entry: Entry, inputs: Dict[str, Any], opened: List[Any]) -> Dict[str, Any]:
+        if entry.sig.var_kwargs:
+            return dict(inputs)
+        kwargs = {}
+        for p in entry.sig.params:
+            if p.name in inputs:
+                kwargs[p.name] = _convert_input(inputs[p.name], p.annotation, opened)
+            elif not p.required:
+                kwargs[p.name] = p.default_value()
+        return kwargs
+
+    def _call_sync(self, entry: Entry, kwargs: Dict[str, Any]) -> Any:
+        result = entry.fn(**kwargs)
+        if entry.out_item is not None and result is not None and not isinstance(result, (str, bytes)) \
+                and hasattr(result, "__iter__"):
+            for item in result:
+                self._send_item(item, entry.out_item)
+            return None
+        return encode_output(result, entry.sig.output)
+
+    async def _call_async(self, entry: Entry, kwargs: Dict[str, Any]) -> Any:
+        result = entry.fn(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if entry.out_item is not None and result is not None:
+            if hasattr(result, "__aiter__"):
+                async for item in result:
+                    self._send_item(item, entry.out_item)
+                return None
+            if hasattr(result, "__iter__") and not isinstance(result, (str, bytes)):
+                for item in result:
+                    self._send_item(item, entry.out_item)
+                return None
+        return encode_output(result, entry.sig.output)
+
+    def handle(self, msg: Dict[str, Any]) -> Dict[str, Any]:
+        """Runs one prediction; returns the done frame. Never raises an Exception."""
+        pid = msg.get("id")
+        mode = msg.get("mode") or "predict"
+        entry = self.entries.get(mode)
+        if entry is None:
+            return _done("failed", error=f"This model has no {mode} entry", pid=pid)
+        context = dict(msg.get("context") or {})
+        if pid is not None:
+            context["id"] = pid
+        previous = _set_scope(Scope(context, self._emit_metric))
+        opened: List[Any] = []
+        self.current_id = pid
+        self.cancel_requested = False
+        try:
+            kwargs = self._kwargs(entry, msg.get("input") or {}, opened)
+            self.running = True
+            if entry.is_async:
+                self.task = self._loop().create_task(self._call_async(entry, kwargs))
+                output = self._loop().run_until_complete(self.task)
+            else:
+                output = self._call_sync(entry, kwargs)
+            self.running = False
+            return _done("succeeded", output, pid=pid)
+        except (CancelationException, asyncio.CancelledError) as exc:
+            self.running = False
+            if self.cancel_requested:
+                return _done("canceled", pid=pid)
+            traceback.print_exc()
+            return _done("failed", error=str(exc) or type(exc).__name__, pid=pid)
+        except OutputTypeError as exc:
+            self.running = False
+            sys.stderr.write(f"{exc}\n")
+            return _done("failed", error=str(exc), pid=pid)
+        except (Exception, KeyboardInterrupt) as exc:
+            self.running = False
+            traceback.print_exc()
+            return _done("failed", error=str(exc), pid=pid)
+        except SystemExit as exc:
+            # Cog treats this as the worker dying; the front restarts us.
+            self.running = False
+            flush_stdio()
+            code = exc.code if isinstance(exc.code, int) else 1
+            os._exit(code)
+        finally:
+            self.running = False
+            self.task = None
+            self.current_id = None
+            _set_scope(previous)
+            for f in opened:
+                try:
+                    f.close()
+                except Exception:
+                    pass
+            flush_stdio()
+
+    def _emit_metric(self, msg: Dict[str, Any]) -> None:
+        msg = dict(msg)
+        msg["value"] = encode_any(msg["value"])
+        if self.current_id is not None:
+            msg["id"] = self.current_id
+        flush_stdio()
+        self.emit(msg)
+
+
+# ---- entry points for the C worker ------------------------------------------------
+
+_runtime: Optional[Runtime] = None
+
+
+def _c_emit(msg: Dict[str, Any]) -> None:
+    import _cogfcgi  # the C module of the worker binary
+    _cogfcgi.send(msg)
+
+
+def start(project: str, predict_ref: Optional[str], train_ref: Optional[str]) -> Dict[str, Any]:
+    """Called once by the worker: returns the ready frame."""
+    global _runtime
+    _runtime = Runtime(_c_emit)
+    return _runtime.start(project, predict_ref, train_ref)
+
+
+def handle(msg: Dict[str, Any]) -> Dict[str, Any]:
+    """Called per predict frame by the worker: returns the done frame."""
+    if _runtime is None:
+        return _done("failed", error="worker not started", pid=msg.get("id"))
+    return _runtime.handle(msg)

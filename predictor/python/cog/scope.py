@@ -1,0 +1,53 @@
+"""cog.scope - current_scope(): the running prediction's context and metrics."""
+from typing import Any, Callable, Dict, Optional
+
+
+class _Metrics:
+    """scope.metrics["name"] = value is record_metric("name", value)."""
+
+    def __init__(self, scope: "Scope"):
+        self._scope = scope
+        self._values: Dict[str, Any] = {}
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._scope.record_metric(name, value)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+
+class Scope:
+    """One prediction's view: its context (plus id) and a way to record metrics."""
+
+    def __init__(self, context: Optional[Dict[str, Any]] = None,
+                 emit: Optional[Callable[[Dict[str, Any]], None]] = None):
+        self.context: Dict[str, Any] = dict(context or {})
+        self._emit = emit
+        self.metrics = _Metrics(self)
+
+    def record_metric(self, name: str, value: Any, mode: str = "replace") -> None:
+        self.metrics._values[name] = value
+        if self._emit is not None:
+            msg = {"type": "metric", "name": str(name), "value": value}
+            if mode != "replace":
+                msg["mode"] = mode
+            self._emit(msg)
+
+
+_current = Scope()
+
+
+def current_scope() -> Scope:
+    """The scope of the prediction running now (an empty one outside predictions)."""
+    return _current
+
+
+def _set_scope(scope: Scope) -> Scope:
+    """Makes scope current; returns the previous one. Used by cog's runtime."""
+    global _current
+    previous = _current
+    _current = scope
+    return previous

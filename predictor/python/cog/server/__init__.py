@@ -1,0 +1,1 @@
+"""cog.server - kept for imports of cog.server.exceptions."""

@@ -1,0 +1,95 @@
+"""cog.types - the annotation types a predictor's signature may use."""
+import io
+import os
+import pathlib
+from typing import Any, AsyncIterator, Iterator, Optional, TypeVar
+
+Item = TypeVar("Item")
+
+# Marks "no default": the parameter is required.
+_MISSING = ...
+
+
+class FieldInfo:
+    """What Input(...) returns: the default plus the schema options of one input."""
+
+    def __init__(self, default: Any = _MISSING, description: Optional[str] = None,
+                 ge: Optional[float] = None, le: Optional[float] = None,
+                 min_length: Optional[int] = None, max_length: Optional[int] = None,
+                 regex: Optional[str] = None, choices: Optional[list] = None,
+                 deprecated: Optional[bool] = None):
+        self.default = default
+        self.description = description
+        self.ge = ge
+        self.le = le
+        self.min_length = min_length
+        self.max_length = max_length
+        self.regex = regex
+        self.choices = list(choices) if choices is not None else None
+        self.deprecated = deprecated
+
+    def __repr__(self) -> str:
+        return f"FieldInfo(default={self.default!r}, description={self.description!r})"
+
+
+def Input(default: Any = _MISSING, description: Optional[str] = None,
+          ge: Optional[float] = None, le: Optional[float] = None,
+          min_length: Optional[int] = None, max_length: Optional[int] = None,
+          regex: Optional[str] = None, choices: Optional[list] = None,
+          deprecated: Optional[bool] = None, **_ignored: Any) -> Any:
+    """Declares a predictor input: Cog's Input(), options as in COG-API.md 11.1."""
+    return FieldInfo(default=default, description=description, ge=ge, le=le,
+                     min_length=min_length, max_length=max_length, regex=regex,
+                     choices=choices, deprecated=deprecated)
+
+
+class Path(pathlib.PosixPath):
+    """A local file: inputs arrive as one, outputs returned as one become files."""
+
+
+class URLPath(Path):
+    """Kept for imports that name it; behaves as a Path."""
+
+
+class File(io.IOBase):
+    """Annotation for a file input (an open binary file) or output (a file object)."""
+
+
+class Secret:
+    """A string that does not show itself in reprs or logs."""
+
+    def __init__(self, secret_value: Optional[str] = None):
+        self._secret_value = secret_value
+
+    def get_secret_value(self) -> Optional[str]:
+        return self._secret_value
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
+
+    def __str__(self) -> str:
+        return "**********" if self._secret_value else ""
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Secret) and other._secret_value == self._secret_value
+
+    def __hash__(self) -> int:
+        return hash(self._secret_value)
+
+
+class ConcatenateIterator(Iterator[Item]):
+    """An iterator output whose items clients show concatenated (token streams)."""
+
+    def __next__(self) -> Item:  # pragma: no cover - only an annotation
+        raise StopIteration
+
+
+class AsyncConcatenateIterator(AsyncIterator[Item]):
+    """The async form of ConcatenateIterator."""
+
+    async def __anext__(self) -> Item:  # pragma: no cover - only an annotation
+        raise StopAsyncIteration
+
+
+def _is_local_file(value: Any) -> bool:
+    return isinstance(value, (str, os.PathLike)) and os.path.isfile(os.fspath(value))

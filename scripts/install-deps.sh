@@ -1,0 +1,65 @@
+#!/bin/sh
+# install-deps.sh - installs the Debian packages cog-fcgi needs to build and test, if missing.
+#
+# Idempotent and quiet when everything is there: dpkg-query decides, and apt-get runs only for
+# what is missing (as root, or through sudo). nginx is only a dependency: the tests start their
+# own nginx with their own config and port; a system service the package may start is left
+# alone.
+set -eu
+
+# Why each package (README.md "Dependencies" says the same):
+#   build-essential pkg-config      the C toolchain and the flags of the libraries below
+#   libfcgi-dev                     the FastCGI protocol (the front)
+#   libjansson-dev                  JSON everywhere: requests, schema, IPC frames
+#   libyaml-dev                     cog.yaml
+#   libcurl4-openssl-dev            URL inputs, webhooks, uploads
+#   libpcre2-dev                    Input(regex=...) validation in C
+#   python3-dev                     libpython3.11 to embed in the worker
+#   libcmocka-dev                   unit tests
+#   nginx-light curl wrk valgrind   integration tests, benchmark, memory checks
+#   python3-torch python3-numpy python3-sklearn python3-pil   the digits example
+PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
+libcmocka-dev libpcre2-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
+python3-sklearn python3-pil"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case $status in
+        *" installed") ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+    as_root="sudo"
+else
+    echo "install-deps: missing packages:$missing" >&2
+    echo "install-deps: run as root (or install sudo) to install them" >&2
+    exit 1
+fi
+
+echo "install-deps: installing:$missing"
+$as_root apt-get update -qq
+# A name without an installation candidate (another distribution, a missing component) is
+# reported by name rather than by apt-get's generic failure.
+unknown=""
+wanted=""
+for p in $missing; do
+    if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+        wanted="$wanted $p"
+    else
+        unknown="$unknown $p"
+    fi
+done
+if [ -n "$wanted" ]; then
+    # shellcheck disable=SC2086
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $wanted
+fi
+if [ -n "$unknown" ]; then
+    echo "install-deps: no package by these names here:$unknown" >&2
+    exit 1
+fi

@@ -1,0 +1,225 @@
+# lib.sh - shared helpers for the integration tests: temp dir, servers, checks, the summary line.
+#
+# Source it from a bash test script:   . "$(dirname "$0")/lib.sh"
+# It sets ROOT (the repository), COG_FCGI (the front binary; override with the environment,
+# e.g. COG_FCGI=build-san/cog-fcgi), T (a private temp dir), and a trap that stops every server
+# started through it and removes T on exit (KEEP_TMP=1 keeps T for a post-mortem).
+# Checks count into PASSED/FAILED; `finish` prints "N passed, M failed" and exits accordingly.
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+COG_FCGI=${COG_FCGI:-$ROOT/build/cog-fcgi}
+case $COG_FCGI in /*) ;; *) COG_FCGI=$ROOT/$COG_FCGI ;; esac
+PY=/usr/bin/python3
+PASSED=0
+FAILED=0
+CF_PIDS=""
+# Short path: unix socket paths must fit in 108 bytes.
+T=$(mktemp -d /tmp/cf-test.XXXXXX)
+chmod 755 "$T"
+
+cf_cleanup() {
+    local pid
+    for pid in $CF_PIDS; do
+        stop_pid "$pid"
+    done
+    if [ "${KEEP_TMP:-0}" = 1 ]; then
+        echo "kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
+}
+trap cf_cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() {
+    PASSED=$((PASSED + 1))
+    echo "PASS $1"
+}
+
+# fail NAME [DETAIL]
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "FAIL $1${2:+: $2}"
+}
+
+# check NAME COMMAND...: passes when the command succeeds.
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
+
+# need_binary: fails the whole script (one failure) when the front is not built.
+need_binary() {
+    if [ ! -x "$COG_FCGI" ]; then
+        fail "binary $COG_FCGI exists" "run make first"
+        finish
+    fi
+}
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# stop_pid PID: SIGTERM, up to 10 s to exit, then SIGKILL; children it leaves behind (the
+# worker of a front) get the same treatment.
+stop_pid() {
+    local pid=$1 kids i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    for pid in $kids; do
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    done
+    return 0
+}
+
+forget_pid() {
+    local p out=""
+    for p in $CF_PIDS; do
+        [ "$p" = "$1" ] || out="$out $p"
+    done
+    CF_PIDS=$out
+}
+
+# mount_args MOUNT: the front's flag for a prefix mount, if it has one (otherwise it is
+# expected to find the prefix itself from the FastCGI parameters).
+mount_args() {
+    [ -n "$1" ] || return 0
+    if "$COG_FCGI" --help 2>&1 | grep -q -- '--mount'; then
+        printf '%s\n' --mount "$1"
+    fi
+}
+
+# start_front PROJECT SOCKET [FLAG...]: starts `cog-fcgi serve` on a unix socket and waits
+# (up to 60 s) for the socket to appear. Sets FRONT_PID and FRONT_LOG.
+FRONT_N=0
+start_front() {
+    local project=$1 sock=$2 i
+    shift 2
+    FRONT_N=$((FRONT_N + 1))
+    FRONT_LOG=$T/front.$FRONT_N.log
+    rm -f "$sock"
+    "$COG_FCGI" serve "$project" --listen "unix:$sock" "$@" 2>"$FRONT_LOG" &
+    FRONT_PID=$!
+    CF_PIDS="$CF_PIDS $FRONT_PID"
+    for i in $(seq 600); do
+        [ -S "$sock" ] && return 0
+        if ! kill -0 "$FRONT_PID" 2>/dev/null; then
+            echo "cog-fcgi exited before listening; its log:" >&2
+            tail -n 20 "$FRONT_LOG" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "cog-fcgi did not create $sock in 60 s" >&2
+    return 1
+}
+
+stop_front() {
+    stop_pid "$FRONT_PID"
+    forget_pid "$FRONT_PID"
+}
+
+# start_nginx PREFIX PORT SOCKET [MOUNT]: renders the test config and starts nginx in the
+# foreground of a background job; waits until it answers. Sets NGINX_PID, BASE.
+start_nginx() {
+    local prefix=$1 port=$2 sock=$3 mount=${4:-} i
+    mkdir -p "$prefix"
+    sh "$ROOT/scripts/nginx-conf.sh" "$prefix" "$port" "$sock" "$mount" >/dev/null || return 1
+    nginx -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log" 2>>"$prefix/error.log" &
+    NGINX_PID=$!
+    CF_PIDS="$CF_PIDS $NGINX_PID"
+    BASE=http://127.0.0.1:$port${mount%/}
+    for i in $(seq 100); do
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" && return 0
+        if ! kill -0 "$NGINX_PID" 2>/dev/null; then
+            echo "nginx exited; its log:" >&2
+            tail -n 20 "$prefix/error.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "nginx did not answer on port $port" >&2
+    return 1
+}
+
+stop_nginx() {
+    stop_pid "$NGINX_PID"
+    forget_pid "$NGINX_PID"
+}
+
+# wait_ready URL_BASE [SECONDS]: polls /health-check until its status is READY.
+wait_ready() {
+    local base=$1 limit=${2:-120} i s
+    for i in $(seq $((limit * 5))); do
+        s=$(curl -s --max-time 2 "$base/health-check" | json_get /status 2>/dev/null)
+        [ "$s" = READY ] && return 0
+        case $s in SETUP_FAILED|DEFUNCT) echo "health-check says $s" >&2; return 1 ;; esac
+        sleep 0.2
+    done
+    echo "not READY after $limit s (last status: ${s:-none})" >&2
+    return 1
+}
+
+# json_get POINTER: reads JSON on stdin, prints the value at a JSON pointer (strings bare,
+# everything else as JSON). Fails if the input is not JSON or the pointer is absent.
+json_get() {
+    "$PY" -c '
+import json, sys
+v = json.load(sys.stdin)
+for tok in [t for t in sys.argv[1].split("/")[1:]]:
+    v = v[int(tok)] if isinstance(v, list) else v[tok]
+print(v if isinstance(v, str) else json.dumps(v))
+' "$1"
+}
+
+# http METHOD URL [BODY]: sets HTTP_CODE, HTTP_TIME (seconds) and HTTP_BODY.
+http() {
+    local out
+    out=$T/http.$$.$RANDOM
+    if [ $# -ge 3 ]; then
+        HTTP_CODE=$(curl -s -o "$out" -w '%{http_code} %{time_total}' --max-time 120 -X "$1" \
+            -H 'Content-Type: application/json' --data-binary "$3" "$2")
+    else
+        HTTP_CODE=$(curl -s -o "$out" -w '%{http_code} %{time_total}' --max-time 120 -X "$1" "$2")
+    fi
+    HTTP_TIME=${HTTP_CODE#* }
+    HTTP_CODE=${HTTP_CODE%% *}
+    HTTP_BODY=$(cat "$out" 2>/dev/null)
+    rm -f "$out"
+}
+
+# expect_code NAME CODE: checks the last http call's status.
+expect_code() {
+    if [ "$HTTP_CODE" = "$2" ]; then
+        pass "$1"
+    else
+        fail "$1" "expected HTTP $2, got $HTTP_CODE: $(printf '%s' "$HTTP_BODY" | head -c 300)"
+    fi
+}
+
+# expect_json NAME POINTER VALUE: checks a value in the last http body.
+expect_json() {
+    local got
+    got=$(printf '%s' "$HTTP_BODY" | json_get "$2" 2>/dev/null)
+    if [ "$got" = "$3" ]; then
+        pass "$1"
+    else
+        fail "$1" "$2 expected $3, got ${got:-<none>} in $(printf '%s' "$HTTP_BODY" | head -c 300)"
+    fi
+}
