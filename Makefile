@@ -53,7 +53,7 @@ $(BUILD)/cog-fcgi-worker: $(WORKER_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(PY_LIBS) -Wl,-rpath,/usr/lib/x86_64-linux-gnu
 
 # The cog Python package travels next to the worker binary.
-$(BUILD)/python/cog/__init__.py: $(wildcard predictor/python/cog/*.py)
+$(BUILD)/python/cog/__init__.py: $(shell find predictor/python -name "*.py")
 	@rm -rf $(BUILD)/python && mkdir -p $(BUILD)/python
 	cp -r predictor/python/cog $(BUILD)/python/cog
 

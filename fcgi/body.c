@@ -9,7 +9,7 @@
 
 int cf_body_is_json_type(const char *content_type)
 {
-    if (content_type == NULL) {
+    if (content_type == NULL || *content_type == '\0') {
         return 1;
     }
     /* email.message's get_content_type(): the part before ';', stripped,
@@ -17,9 +17,6 @@ int cf_body_is_json_type(const char *content_type)
     const char *start = content_type;
     while (isspace((unsigned char)*start)) {
         start++;
-    }
-    if (*content_type == '\0') {
-        return 1;
     }
     size_t n = strcspn(start, ";");
     while (n > 0 && isspace((unsigned char)start[n - 1])) {

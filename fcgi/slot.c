@@ -155,7 +155,7 @@ int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, cf_error *err)
     slot->log_fd = logp[0];
     logp[0] = -1;
     fcntl(slot->log_fd, F_SETFL, fcntl(slot->log_fd, F_GETFL) | O_NONBLOCK);
-    cf_log_info("CF0201", "worker %d started for %s", (int)pid, spec->project);
+    cf_log_info("CF0601", "worker %d started for %s", (int)pid, spec->project);
 
 cleanup:
     if (fa_ready)

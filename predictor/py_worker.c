@@ -45,12 +45,6 @@ static int serve_predict(int fd, const json_t *msg, cf_error *err)
 {
     cf_error perr;
     cf_error_clear(&perr);
-
-    /* A SIGUSR1 that arrived between predictions has only set Python's flag;
-     * run its handler now, while no prediction is marked running, so that it
-     * is ignored instead of canceling the prediction we are about to start. */
-    if (PyErr_CheckSignals() < 0)
-        PyErr_Clear();
     json_t *done = cf_py_runtime_handle(msg, &perr);
     if (done == NULL) {
         cf_log_error("CF0210", "prediction could not run: %s", perr.msg);
@@ -67,6 +61,13 @@ static int serve(int fd, cf_error *err)
         Py_BEGIN_ALLOW_THREADS
         msg = cf_ipc_recv(fd, err);
         Py_END_ALLOW_THREADS
+        /* A SIGUSR1 for the previous prediction was sent before the front
+         * read its done frame, so before this frame was written: its C-level
+         * handler has run by now, and only Python's flag is set. Run the
+         * Python handler here, while no prediction is marked running, so it
+         * is ignored rather than canceling the prediction about to start. */
+        if (PyErr_CheckSignals() < 0)
+            PyErr_Clear();
         if (msg == NULL) {
             if (err->code == CF_EIO && strcmp(err->msg, "eof") == 0) {
                 cf_log_info("CF0203", "the front closed the socket; exiting");

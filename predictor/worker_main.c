@@ -73,9 +73,10 @@ int main(int argc, char **argv)
     struct cf_worker_opts opts = {NULL, NULL, NULL, "/usr/bin/python3", -1};
     const char *project = NULL;
     int log_fd = 2;
-    int c;
-
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    for (;;) {
+        int c = getopt_long(argc, argv, "h", longopts, NULL);
+        if (c == -1)
+            break;
         switch (c) {
         case 'd': project = optarg; break;
         case 'i': opts.ipc_fd = parse_fd(optarg); break;

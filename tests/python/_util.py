@@ -4,9 +4,20 @@ import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COG_DIR = os.path.join(ROOT, "predictor", "python")
-CASES = os.environ.get("CF_CONFORMANCE_CASES", "/work/shared/conformance/cases")
-if not os.path.isdir(CASES):
-    CASES = os.path.join(ROOT, "tests", "conformance", "cases")
+
+
+def _find_cases():
+    """The conformance cases: $CF_CONFORMANCE_CASES, a copy in the repo, or the shared kit."""
+    for d in (os.environ.get("CF_CONFORMANCE_CASES"),
+              os.path.join(ROOT, "tests", "conformance", "cases"),
+              os.path.join(ROOT, "..", "shared", "conformance", "cases"),
+              "/work/shared/conformance/cases"):
+        if d and os.path.isdir(d):
+            return d
+    return os.path.join(ROOT, "tests", "conformance", "cases")
+
+
+CASES = _find_cases()
 
 if COG_DIR not in sys.path:
     sys.path.insert(0, COG_DIR)

@@ -23,7 +23,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 WORKER = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "cog-fcgi-worker")
-CASES = os.environ.get("CF_CONFORMANCE_CASES", "/work/shared/conformance/cases")
+sys.path.insert(0, HERE)
+from _util import CASES  # noqa: E402  (the conformance cases, wherever they are)
 TIMEOUT = 30.0
 
 
@@ -355,6 +356,12 @@ def t_concurrency_needs_async():
     w = Worker(d, env={"COG_MAX_CONCURRENCY": "4"})
     ready = w.recv()
     check(ready["ok"] is False and "requires an async predict" in ready["error"], f"{ready}")
+    w.close()
+    shutil.rmtree(d)
+    d = project(ASYNC_SRC)
+    w = Worker(d, env={"COG_MAX_CONCURRENCY": "3"})
+    ready = w.recv()
+    check(ready["ok"] is True and ready["concurrency"] == 3, f"async concurrency {ready}")
     w.close()
     shutil.rmtree(d)
 

@@ -102,7 +102,8 @@ class Entry:
         self.out_item = t.iterator_item(t.split_optional(self.sig.output)[0])
         if self.out_item is None and (inspect.isgeneratorfunction(self.fn)
                                       or inspect.isasyncgenfunction(self.fn)):
-            self.out_item = Any
+            item = t.list_item(t.split_optional(self.sig.output)[0])
+            self.out_item = Any if item is None else item
         self.concurrency = getattr(self.fn, "_cog_concurrency", None)
 
 
@@ -386,7 +387,7 @@ class Runtime:
                 if concurrency > 1 and not entry.is_async:
                     raise ValueError(_CONCURRENCY_ERROR)
             self._setup()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             traceback.print_exc()
             flush_stdio()
             return self._ready(False, str(exc) or type(exc).__name__, concurrency)
@@ -476,22 +477,27 @@ class Runtime:
         return encode_output(result, entry.sig.output)
 
     def handle(self, msg: Dict[str, Any]) -> Dict[str, Any]:
-        """Runs one prediction; returns the done frame. Never raises an Exception."""
-        pid = msg.get("id")
-        mode = msg.get("mode") or "predict"
-        entry = self.entries.get(mode)
-        if entry is None:
-            return _done("failed", error=f"This model has no {mode} entry", pid=pid)
-        context = dict(msg.get("context") or {})
-        if pid is not None:
-            context["id"] = pid
-        previous = _set_scope(Scope(context, self._emit_metric))
-        opened: List[Any] = []
-        self.current_id = pid
+        """Runs one prediction; returns the done frame. Never raises an Exception.
+
+        The prediction counts as running (SIGUSR1 cancels it) from the first
+        line on: the C loop has already run the handlers of signals that
+        arrived before the frame, so any later one is meant for this one."""
         self.cancel_requested = False
+        self.running = True
+        pid = msg.get("id")
+        opened: List[Any] = []
+        previous = None
         try:
+            mode = msg.get("mode") or "predict"
+            entry = self.entries.get(mode)
+            if entry is None:
+                raise ValueError(f"This model has no {mode} entry")
+            context = dict(msg.get("context") or {})
+            if pid is not None:
+                context["id"] = pid
+            self.current_id = pid
+            previous = _set_scope(Scope(context, self._emit_metric))
             kwargs = self._kwargs(entry, msg.get("input") or {}, opened)
-            self.running = True
             if entry.is_async:
                 self.task = self._loop().create_task(self._call_async(entry, kwargs))
                 output = self._loop().run_until_complete(self.task)
@@ -523,7 +529,8 @@ class Runtime:
             self.running = False
             self.task = None
             self.current_id = None
-            _set_scope(previous)
+            if previous is not None:
+                _set_scope(previous)
             for f in opened:
                 try:
                     f.close()

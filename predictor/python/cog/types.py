@@ -1,6 +1,5 @@
 """cog.types - the annotation types a predictor's signature may use."""
 import io
-import os
 import pathlib
 from typing import Any, AsyncIterator, Iterator, Optional, TypeVar
 
@@ -90,6 +89,3 @@ class AsyncConcatenateIterator(AsyncIterator[Item]):
     async def __anext__(self) -> Item:  # pragma: no cover - only an annotation
         raise StopAsyncIteration
 
-
-def _is_local_file(value: Any) -> bool:
-    return isinstance(value, (str, os.PathLike)) and os.path.isfile(os.fspath(value))

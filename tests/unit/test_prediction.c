@@ -1,0 +1,183 @@
+/* test_prediction.c - the prediction response and webhook encodings (§4, §6). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "prediction.h"
+#include "prefer.h"
+#include "store.h"
+
+static char *keys_of(json_t *o)
+{
+    static char buf[512];
+    buf[0] = '\0';
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        strcat(buf, k);
+        strcat(buf, ",");
+    }
+    return buf;
+}
+
+static void response_has_every_key_in_cogs_order(void **state)
+{
+    (void)state;
+    cf_prediction *p = cf_prediction_new("p1");
+    p->input_echo = json_pack("{s:s}", "text", "hi");
+    json_t *o = cf_prediction_to_json(p);
+    assert_string_equal(keys_of(o), "input,output,id,version,created_at,started_at,"
+                                    "completed_at,logs,error,status,metrics,");
+    assert_true(json_is_null(json_object_get(o, "output")));
+    assert_true(json_is_null(json_object_get(o, "metrics")));
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "processing");
+    json_decref(o);
+    cf_prediction_decref(p);
+}
+
+static void success_carries_predict_time_and_custom_metrics(void **state)
+{
+    (void)state;
+    cf_prediction *p = cf_prediction_new("p2");
+    p->started_at = 1000.0;
+    p->completed_at = 1000.25;
+    p->status = CF_STATUS_SUCCEEDED;
+    p->metrics = json_pack("{s:i}", "tokens", 7);
+    json_t *o = cf_prediction_to_json(p);
+    json_t *m = json_object_get(o, "metrics");
+    assert_true(json_is_real(json_object_get(m, "predict_time")));
+    assert_true(json_real_value(json_object_get(m, "predict_time")) > 0.24);
+    assert_int_equal(json_integer_value(json_object_get(m, "tokens")), 7);
+    assert_string_equal(json_string_value(json_object_get(o, "started_at")),
+                        "1970-01-01T00:16:40.000000+00:00");
+    json_decref(o);
+    cf_prediction_decref(p);
+}
+
+static void failure_has_no_metrics_and_an_error(void **state)
+{
+    (void)state;
+    cf_prediction *p = cf_prediction_new("p3");
+    p->started_at = 1.0;
+    p->completed_at = 2.0;
+    p->status = CF_STATUS_FAILED;
+    cf_prediction_set_error(p, "boom");
+    json_t *o = cf_prediction_to_json(p);
+    assert_true(json_is_null(json_object_get(o, "metrics")));
+    assert_string_equal(json_string_value(json_object_get(o, "error")), "boom");
+    json_decref(o);
+    json_t *w = cf_prediction_to_webhook_json(p);
+    assert_string_equal(keys_of(w), "input,output,id,created_at,started_at,completed_at,logs,"
+                                    "error,status,");
+    json_decref(w);
+    cf_prediction_decref(p);
+}
+
+static void webhook_leaves_out_unset_keys(void **state)
+{
+    (void)state;
+    cf_prediction *p = cf_prediction_new("p4");
+    p->started_at = 5.0;
+    json_t *w = cf_prediction_to_webhook_json(p);
+    assert_string_equal(keys_of(w), "input,output,id,created_at,started_at,logs,status,");
+    json_decref(w);
+    cf_prediction_decref(p);
+}
+
+static void logs_grow(void **state)
+{
+    (void)state;
+    cf_prediction *p = cf_prediction_new("p5");
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(cf_prediction_append_logs(p, "line\n", 5), 0);
+    assert_int_equal(strlen(p->logs), 5000);
+    cf_prediction_decref(p);
+}
+
+static void generated_ids_look_like_cogs(void **state)
+{
+    (void)state;
+    char a[64], b[64];
+    cf_prediction_generate_id(a, sizeof a);
+    cf_prediction_generate_id(b, sizeof b);
+    assert_int_equal(strlen(a), 31);
+    assert_memory_equal(a, "pred_", 5);
+    assert_string_not_equal(a, b);
+    for (const char *c = a + 5; *c; c++)
+        assert_true((*c >= 'a' && *c <= 'z') || (*c >= '2' && *c <= '7'));
+}
+
+static void prefer_follows_rfc_7240(void **state)
+{
+    (void)state;
+    assert_true(cf_prefer_respond_async("respond-async"));
+    assert_true(cf_prefer_respond_async("RESPOND-ASYNC"));
+    assert_true(cf_prefer_respond_async("respond-async, wait=5"));
+    assert_true(cf_prefer_respond_async("wait=5, respond-async"));
+    assert_true(cf_prefer_respond_async("handling=lenient; x=\"a,b\", respond-async"));
+    assert_false(cf_prefer_respond_async("respond-asyncx"));
+    assert_false(cf_prefer_respond_async("wait=5"));
+    assert_false(cf_prefer_respond_async(NULL));
+    assert_false(cf_prefer_respond_async("x=\"respond-async\""));
+}
+
+static void durations_parse(void **state)
+{
+    (void)state;
+    double s;
+    assert_int_equal(cf_parse_duration("30s", &s), 0);
+    assert_true(s == 30);
+    assert_int_equal(cf_parse_duration("5m", &s), 0);
+    assert_true(s == 300);
+    assert_int_equal(cf_parse_duration("1h30m", &s), 0);
+    assert_true(s == 5400);
+    assert_int_equal(cf_parse_duration("250ms", &s), 0);
+    assert_true(s > 0.249 && s < 0.251);
+    assert_int_equal(cf_parse_duration("2.5", &s), 0);
+    assert_true(s == 2.5);
+    assert_int_not_equal(cf_parse_duration("soon", &s), 0);
+    assert_int_not_equal(cf_parse_duration("", &s), 0);
+    assert_int_not_equal(cf_parse_duration("5x", &s), 0);
+}
+
+static void store_keeps_recent_finished_records(void **state)
+{
+    (void)state;
+    cf_store *s = cf_store_new(2);
+    for (int i = 0; i < 4; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "id%d", i);
+        cf_prediction *p = cf_prediction_new(id);
+        cf_store_put(s, p);
+        p->status = CF_STATUS_SUCCEEDED;
+        cf_store_finished(s, p);
+        cf_prediction_decref(p);
+    }
+    assert_null(cf_store_get(s, "id0"));
+    assert_null(cf_store_get(s, "id1"));
+    assert_non_null(cf_store_get(s, "id2"));
+    assert_non_null(cf_store_get(s, "id3"));
+    assert_int_equal(cf_store_count(s), 2);
+    cf_store_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(response_has_every_key_in_cogs_order),
+        cmocka_unit_test(success_carries_predict_time_and_custom_metrics),
+        cmocka_unit_test(failure_has_no_metrics_and_an_error),
+        cmocka_unit_test(webhook_leaves_out_unset_keys),
+        cmocka_unit_test(logs_grow),
+        cmocka_unit_test(generated_ids_look_like_cogs),
+        cmocka_unit_test(prefer_follows_rfc_7240),
+        cmocka_unit_test(durations_parse),
+        cmocka_unit_test(store_keeps_recent_finished_records),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
