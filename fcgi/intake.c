@@ -117,6 +117,10 @@ cf_prediction *cf_intake(const json_t *schema, const json_t *body, const char *i
     if (webhook && *webhook)
         p->webhook = strdup(webhook);
     p->events = events_of(json_object_get(body, "webhook_events_filter"));
+    /* an iterator that yields nothing still answers [] */
+    const char *array_type =
+        json_string_value(json_object_get(json_object_get(schema, "output"), "x-cog-array-type"));
+    p->output_is_iterator = array_type != NULL && strcmp(array_type, "iterator") == 0;
     if (p->input_echo == NULL) {
         cf_prediction_decref(p);
         cf_error_set(err, CF_ENOMEM, "out of memory");
