@@ -81,3 +81,6 @@ bench: deps
 
 clean:
 	rm -rf build build-san
+
+# libFuzzer targets (fuzz/): `make fuzz` runs each for a bounded time.
+-include fuzz/fuzz.mk

@@ -4,12 +4,16 @@
 . "$(dirname "$0")/lib.sh"
 need_binary
 
-# output_of FILE: the prediction's output, whether the CLI printed the whole prediction object
-# or only its output.
+# output_of FILE: the prediction's output, whether the CLI printed the whole prediction object,
+# the output as JSON, or a string output as plain text.
 output_of() {
     "$PY" -c '
 import json, sys
-v = json.load(open(sys.argv[1]))
+text = open(sys.argv[1]).read()
+try:
+    v = json.loads(text)
+except ValueError:
+    v = text.rstrip("\n")
 if isinstance(v, dict) and "output" in v and "status" in v:
     v = v["output"]
 print(v if isinstance(v, str) else json.dumps(v))' "$1"
@@ -42,6 +46,12 @@ if [ "$got" = "hello world" ]; then
 else
     fail "predict hello-world says hello world" "got: $(head -c 300 "$T/hello.json") $(tail -n 5 "$T/hello.err")"
 fi
+
+timeout 120 "$COG_FCGI" predict "$hello" -i text=json --json >"$T/hello-json.json" 2>"$T/hello-json.err"
+HTTP_BODY=$(cat "$T/hello-json.json")
+expect_json "predict --json prints the prediction: status" /status succeeded
+expect_json "predict --json prints the prediction: output" /output "hello json"
+expect_json "predict --json prints the prediction: input" /input/text json
 
 timeout 120 "$COG_FCGI" predict "$hello" >"$T/none.json" 2>"$T/none.err"
 check "predict without a required input exits non-zero" test $? != 0

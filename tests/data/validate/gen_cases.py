@@ -215,3 +215,72 @@ for case, inputs in ORACLE.items():
 
 json.dump(out, open(os.path.join(os.path.dirname(__file__), "cases.json"), "w"), indent=1)
 print(len(out), "cases")
+
+
+# PredictionRequest's own fields, as Cog 0.15.5 declares them.
+from datetime import datetime  # noqa: E402
+from typing import Dict  # noqa: E402
+
+from pydantic.v1 import AnyUrl  # noqa: E402
+
+
+class WebhookEvent(str, Enum):
+    START = "start"
+    OUTPUT = "output"
+    LOGS = "logs"
+    COMPLETED = "completed"
+
+
+class PredictionRequest(BaseModel):
+    id: Optional[str]
+    created_at: Optional[datetime]
+    context: Optional[Dict[str, str]]
+    output_file_prefix: Optional[str]
+    webhook: Optional[AnyUrl]
+    webhook_events_filter: Optional[List[WebhookEvent]] = Field(
+        default=[WebhookEvent.START, WebhookEvent.OUTPUT, WebhookEvent.LOGS, WebhookEvent.COMPLETED])
+
+
+REQUESTS = [
+    {"id": "a"}, {"id": None}, {"created_at": "2024-05-06T07:08:09Z"}, {"created_at": "2024-05-06 07:08"},
+    {"created_at": "2024-05-06T07:08:09.5+02:00"}, {"created_at": "2024-05-06T07:08:09.1234567-0530"},
+    {"created_at": "2024-05-06T07:08:09+05"}, {"created_at": "2024-05-06T07:08:09"},
+    {"created_at": "2024-05-06T07:08:09.000000Z"}, {"created_at": "2024-02-30T07:08:09Z"},
+    {"created_at": "2024-05-06T24:00:00Z"}, {"created_at": "2024-05-06"}, {"created_at": "yesterday"},
+    {"created_at": 1700000000}, {"created_at": 1700000000.25}, {"created_at": 1700000000123},
+    {"created_at": "1700000000"}, {"created_at": -1.5}, {"created_at": True}, {"created_at": 0},
+    {"created_at": "2024-5-6T7:8:9Z"}, {"created_at": "2024-05-06T07:08:09+24:00"},
+    {"created_at": "2024-05-06t07:08:09Z"}, {"created_at": "2024-05-06T07:08:09Zjunk"},
+    {"created_at": None}, {"created_at": "0000-01-01T00:00:00"},
+    {"webhook": "not a url"}, {"webhook": "http://127.0.0.1:8080/hook"}, {"webhook": "https://example.com"},
+    {"webhook": "ftp://x.y/z"}, {"webhook": ""}, {"webhook": "   "}, {"webhook": "http://"},
+    {"webhook": "http://host:99999/x"}, {"webhook": "http://a b"}, {"webhook": "http://localhost/x?y=1#f"},
+    {"webhook": "http://foo_bar.baz"}, {"webhook": "http://-bad-.com"}, {"webhook": "http://user:pw@h.com"},
+    {"webhook": "http://[::1]:80/"}, {"webhook": "x://y"}, {"webhook": 5}, {"webhook": None},
+    {"webhook": "http://bücher.de/"}, {"webhook": " http://ok.com "},
+    {"webhook_events_filter": ["start", "bogus"]}, {"webhook_events_filter": ["never"]},
+    {"webhook_events_filter": "start"}, {"webhook_events_filter": []}, {"webhook_events_filter": None},
+    {"webhook_events_filter": ["completed", "logs", None]},
+    {"output_file_prefix": "http://x/"}, {"output_file_prefix": ["a"]}, {"output_file_prefix": 5},
+    {"context": {"a": "b"}}, {"context": "x"}, {"context": {"a": ["b"], "c": None, "d": 1}},
+    {"webhook": "nope", "webhook_events_filter": ["never"], "created_at": "bad"},
+]
+req_out = []
+for body in REQUESTS:
+    item = {"body": body}
+    try:
+        m = PredictionRequest(**body)
+        item["ok"] = True
+        if "created_at" in body and m.created_at is not None:
+            item["created_at"] = m.created_at.isoformat()
+    except ValidationError as e:
+        item["ok"] = False
+        item["detail"] = []
+        for err in e.errors():
+            d = {"loc": ["body"] + list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+            if "ctx" in err:
+                d["ctx"] = json.loads(json.dumps(err["ctx"], default=lambda o: sorted(o) if isinstance(o, set) else [x.value for x in o]))
+            item["detail"].append(d)
+    req_out.append(item)
+json.dump(req_out, open(os.path.join(os.path.dirname(__file__), "request_cases.json"), "w"), indent=1)
+print(len(req_out), "request cases")
