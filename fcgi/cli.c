@@ -184,7 +184,7 @@ int cf_cli_predict(int argc, char **argv)
         goto out;
     }
     p->raw_files = 1;
-    if (cf_runner_submit(r, p, &err) != CF_OK) {
+    if (cf_runner_submit(r, p, NULL, &err) != CF_OK) {
         fprintf(stderr, "cog-fcgi: %s\n", err.msg);
         goto out;
     }

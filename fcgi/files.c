@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,21 +125,22 @@ static json_t *materialise(cf_prediction *p, const char *value, cf_error *err)
     char path[PATH_MAX];
     if (ensure_tempdir(p, err) != CF_OK)
         return NULL;
-    if (strncmp(value, "data:", 5) == 0) {
+    if (strncasecmp(value, "data:", 5) == 0) {
         char *mime = NULL;
         unsigned char *data = NULL;
         size_t len = 0;
         if (cf_datauri_decode(value, &mime, &data, &len, err) != CF_OK)
             return NULL;
         char name[64];
-        snprintf(name, sizeof name, "file%s", cf_ext_from_mime(mime));
+        const char *ext = cf_ext_from_mime(mime);
+        snprintf(name, sizeof name, "file%s", ext ? ext : "");
         free(mime);
         unique_path(p->tempdir, name, path, sizeof path);
         int rc = write_file(path, data, len, err);
         free(data);
         if (rc != CF_OK)
             return NULL;
-    } else if (strncmp(value, "http://", 7) == 0 || strncmp(value, "https://", 8) == 0) {
+    } else if (strncasecmp(value, "http://", 7) == 0 || strncasecmp(value, "https://", 8) == 0) {
         char name[256];
         basename_of_url(value, name, sizeof name);
         unique_path(p->tempdir, name, path, sizeof path);

@@ -88,6 +88,12 @@ cf_prediction *cf_intake(const json_t *schema, const json_t *body, const char *i
         return NULL;
     }
 
+    /* validate keeps every key of a schema without properties, for
+     * `**kwargs` predictors; a predict() with no parameters takes none. */
+    if (!json_is_true(json_object_get(schema, "kwargs")) &&
+        json_object_size(json_object_get(input_schema, "properties")) == 0)
+        json_object_clear(validated);
+
     char idbuf[128];
     if (id == NULL)
         id = json_string_value(json_object_get(body, "id"));
@@ -107,10 +113,10 @@ cf_prediction *cf_intake(const json_t *schema, const json_t *body, const char *i
     json_t *context = json_object_get(body, "context");
     if (json_is_object(context))
         p->context = json_deep_copy(context);
-    const char *created = json_string_value(json_object_get(body, "created_at"));
-    if (created) {
+    const json_t *created = json_object_get(body, "created_at");
+    if (created && !json_is_null(created)) {
         char norm[64];
-        if (cf_normalize_datetime(created, norm, sizeof norm) == CF_OK)
+        if (cf_normalize_datetime_json(created, norm, sizeof norm) == CF_OK)
             p->created_at = strdup(norm);
     }
     const char *webhook = json_string_value(json_object_get(body, "webhook"));

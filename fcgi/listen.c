@@ -2,6 +2,7 @@
 #include "listen.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -117,8 +118,26 @@ static int open_tcp(const char *address, cf_error *err)
     return fd;
 }
 
+/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1 puts the
+ * socket on fd 3. The variables are removed so the worker does not see them. */
+static int systemd_socket(void)
+{
+    const char *pid = getenv("LISTEN_PID");
+    const char *fds = getenv("LISTEN_FDS");
+    if (pid == NULL || fds == NULL || atol(pid) != (long)getpid() || atoi(fds) < 1)
+        return -1;
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+    return 3;
+}
+
 int cf_listen_open(const cf_listen_opts *opts, cf_error *err)
 {
+    int activated = systemd_socket();
+    if (activated >= 0 && opts->address == NULL)
+        return activated;
     if (opts->address == NULL) {
         int type;
         socklen_t len = sizeof type;

@@ -57,8 +57,10 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
                       details, &err) != CF_OK) {
         if (json_array_size(details) > 0)
             respond_details(req, details);
-        else
+        else if (err.code == CF_ENOMEM)
             cf_respond_detail(req, 500, err.msg);
+        else
+            cf_respond_detail(req, 400, CF_BODY_PARSE_ERROR);
         goto out;
     }
     if (put_id) {
@@ -114,6 +116,16 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         goto out;
     }
     p->is_training = training;
+    /* The web server's authenticated user (auth_basic, Apache auth) reaches
+     * the model as current_scope().context["remote_user"]; a client cannot
+     * set it itself. */
+    if (p->context)
+        json_object_del(p->context, "remote_user");
+    if (req->remote_user && *req->remote_user) {
+        if (p->context == NULL)
+            p->context = json_object();
+        json_object_set_new(p->context, "remote_user", json_string(req->remote_user));
+    }
     p->is_async = cf_prefer_respond_async(req->prefer);
     if (req->traceparent)
         p->traceparent = strdup(req->traceparent);
@@ -128,12 +140,14 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         p->deadline = cf_monotonic() + secs;
     }
 
-    if (cf_runner_submit(app->runner, p, &err) != CF_OK) {
+    json_t *accepted = NULL;
+    if (cf_runner_submit(app->runner, p, p->is_async ? &accepted : NULL, &err) != CF_OK) {
         cf_respond_detail(req, submit_status(err.code), err.msg);
         goto out;
     }
     if (p->is_async) {
-        respond_prediction(app, req, 202, p);
+        cf_respond_json(req, 202, accepted, NULL);
+        json_decref(accepted);
         goto out;
     }
     cf_runner_wait(app->runner, p);

@@ -25,6 +25,7 @@ typedef struct cf_pyjson_scan {
     const char *msg; /* syntax error message, or NULL */
     size_t pos;      /* its byte position */
     int fatal;       /* not a syntax error: 400 */
+    const char *unrepresentable; /* valid for Python, not for JSON (400 unless a syntax error follows) */
     cf_error *err;
 } cf_pyjson_scan;
 
@@ -253,9 +254,10 @@ static int cf_pyjson_string_raw(cf_pyjson_scan *sc, size_t end, size_t *next_out
                 }
             }
             if (cp >= 0xd800 && cp <= 0xdfff) {
-                /* Python keeps a lone surrogate; UTF-8 JSON cannot. */
-                cf_pyjson_fatal(sc, CF_EINVAL, "a string holds a lone surrogate escape");
-                return -1;
+                /* Python keeps a lone surrogate; UTF-8 JSON cannot. A later
+                 * syntax error still wins, as in Python. */
+                sc->unrepresentable = "a string holds a lone surrogate escape";
+                cp = 0xfffd;
             }
         }
         if (cf_pyjson_buf_put_cp(buf, cp) != 0) {
@@ -350,8 +352,8 @@ static json_t *cf_pyjson_number(cf_pyjson_scan *sc, size_t start, size_t *next)
     }
     double d = strtod(text, NULL);
     if (isinf(d)) {
-        cf_pyjson_fatal(sc, CF_EINVAL, "a number is too large");
-        goto done;
+        sc->unrepresentable = "a number is too large";
+        d = 0.0;
     }
     v = json_real(d);
 done:
@@ -559,6 +561,11 @@ json_t *cf_pyjson_loads(const char *text, size_t len, cf_pyjson_error *perr, cf_
             v = NULL;
             cf_pyjson_fail(&sc, "Extra data", next);
         }
+    }
+    if (v != NULL && sc.unrepresentable != NULL) {
+        json_decref(v);
+        cf_error_set(err, CF_EINVAL, "%s", sc.unrepresentable);
+        return NULL;
     }
     if (v != NULL) {
         return v;

@@ -567,7 +567,7 @@ void cf_runner_wait_ready(cf_runner *r)
     cf_runner_unlock(r);
 }
 
-int cf_runner_submit(cf_runner *r, cf_prediction *p, cf_error *err)
+int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error *err)
 {
     int rc = CF_OK;
     cf_runner_lock(r);
@@ -591,6 +591,8 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, cf_error *err)
     if (p->started_at <= 0)
         p->started_at = cf_now();
     emit(r, p, CF_EVENT_START);
+    if (accepted)
+        *accepted = cf_prediction_to_json(p);
     wake_thread(r);
 out:
     cf_runner_unlock(r);

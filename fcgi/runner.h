@@ -47,8 +47,10 @@ void cf_runner_wait_ready(cf_runner *r);
 
 /* Accepts p: queues it, records it in the store and sends the start
  * webhook. CF_EBUSY when the queue is full, CF_EUNAVAIL when no prediction
- * can run (setup failed); err says why. The runner takes its own reference. */
-int cf_runner_submit(cf_runner *r, cf_prediction *p, cf_error *err);
+ * can run (setup failed); err says why. The runner takes its own reference.
+ * When accepted is not NULL it receives (new reference) the response object
+ * as it was at acceptance, before the worker could touch it: the 202 body. */
+int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error *err);
 
 /* A record by id with a new reference (caller decrefs), or NULL. */
 cf_prediction *cf_runner_find(cf_runner *r, const char *id);

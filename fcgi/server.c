@@ -19,8 +19,6 @@
 #include "log.h"
 #include "routes.h"
 
-static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
-
 typedef struct worker_arg {
     const cf_server_config *cfg;
 } worker_arg;
@@ -34,9 +32,10 @@ static void *accept_main(void *arg)
         return NULL;
     }
     for (;;) {
-        pthread_mutex_lock(&accept_lock);
+        /* No accept mutex: the kernel hands each connection to one blocked
+         * accept(), and a mutex here made every request a futex relay race
+         * through all the idle threads. */
         int rc = FCGX_Accept_r(&fcgx);
-        pthread_mutex_unlock(&accept_lock);
         if (rc < 0) {
             if (rc == -EINTR || rc == -EAGAIN)
                 continue;

@@ -150,8 +150,8 @@ int cf_datauri_decode(const char *uri, char **mime_out, unsigned char **data_out
         goto cleanup;
     }
     const char *body = uri + 5;
-    /* urllib's Request drops the fragment before the data handler sees it. */
-    size_t body_len = strcspn(body, "#");
+    /* urllib hands the data handler the full URL, "#..." included. */
+    size_t body_len = strlen(body);
     const char *comma = memchr(body, ',', body_len);
     if (comma == NULL) {
         rc = cf_error_set(err, CF_EINVAL, "invalid data URI: no ',' before the data");

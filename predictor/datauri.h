@@ -7,7 +7,7 @@
 #include "error.h"
 
 /* Decodes a data: URI (scheme in any case) as urllib.request.urlopen does:
- * a "#fragment" is dropped, the payload after the first ',' is
+ * the payload after the first ',' (a "#..." included) is
  * percent-decoded, then base64-decoded when the media type ends in
  * ";base64" (leniently, like base64.decodebytes: characters outside the
  * alphabet are skipped, data after the padding is ignored, a missing pad is

@@ -24,7 +24,7 @@
  * input appended to details (borrowed JSON array) in Input field order:
  * {"loc":["body","input",name(,index)],"msg":..,"type":..(,"ctx":..)}.
  * Other negatives (CF_ENOMEM; CF_EPROTO for a schema pattern PCRE2 cannot
- * compile) set err; nothing is appended then. */
+ * compile) set err; details may then hold a partial list: answer 500. */
 int cf_validate_input(const json_t *input_schema, const json_t *components, const json_t *kinds,
                       const json_t *input, json_t **validated, json_t *details, cf_error *err);
 

@@ -38,7 +38,8 @@ if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
     exit 1
 fi
 
-"$front" serve "$project" --listen "unix:$sock" &
+# shellcheck disable=SC2046
+"$front" serve "$project" --listen "unix:$sock" $(sh scripts/nginx-conf.sh --socket-flags) &
 pids="$pids $!"
 for _ in $(seq 300); do
     [ -S "$sock" ] && break
@@ -64,7 +65,9 @@ Try:
 Ctrl-C stops both servers.
 
 MSG
-# Until Ctrl-C, or until either server dies.
+# Until Ctrl-C, or until either server stops. (On Ctrl-C both servers get the SIGINT too and
+# stop cleanly, so wait returns 0; the EXIT trap stops whichever is left.)
 wait -n
-echo "a server exited" >&2
-exit 1
+rc=$?
+[ $rc -eq 0 ] || echo "a server exited with status $rc" >&2
+exit $rc

@@ -14,12 +14,25 @@
 # other paths are nginx's own 404.
 #
 # Environment: CF_NGINX_STATIC=DIR serves DIR at /static/ (the benchmark's baseline);
-# CF_NGINX_WORKERS=N worker processes (default 1); CF_NGINX_ACCESS_LOG=1 keeps an access log.
+# CF_NGINX_WORKERS=N worker processes (default 1); CF_NGINX_ACCESS_LOG=1 keeps an access log;
+# CF_NGINX_USER="USER GROUP" the workers' user when nginx runs as root.
 #
-# Why `user root;` when run as root: a root master starts its workers as `nobody`, which cannot
-# open a socket that is private to root. Production setups give the socket mode 0660 and a
-# group shared with nginx's user instead (see nginx/cog-fcgi.conf).
+# Sockets and users, as in production: run as root, nginx's workers are `nobody nogroup`
+# (CF_NGINX_USER), not root, so they reach the model only because cog-fcgi gives its socket
+# mode 0660 and group nogroup (`--socket-mode 0660 --socket-group nogroup`, see
+# cog_socket_flags below and tests/integration/lib.sh). Run as another user, nginx cannot
+# switch users: its workers are that user, who owns the socket anyway.
+#
+# `scripts/nginx-conf.sh --socket-flags` prints the cog-fcgi flags that match, for the caller.
 set -eu
+
+nginx_user=${CF_NGINX_USER:-nobody nogroup}
+if [ "${1:-}" = --socket-flags ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "--socket-mode 0660 --socket-group ${nginx_user#* }"
+    fi
+    exit 0
+fi
 
 if [ $# -lt 3 ]; then
     echo "usage: $0 PREFIX PORT SOCKET [MOUNT]" >&2
@@ -41,7 +54,7 @@ sed "s|unix:/run/cog-fcgi/cog.sock|unix:$sock|g" "$here/nginx/cog-fcgi.conf" > "
 
 user_line=""
 if [ "$(id -u)" -eq 0 ]; then
-    user_line="user root;"
+    user_line="user $nginx_user;"
 fi
 access_log="access_log off;"
 if [ "${CF_NGINX_ACCESS_LOG:-0}" = 1 ]; then

@@ -72,7 +72,7 @@ PY
 printf '%-28s          %10.1f calls/s\n' "python loop, in-process" "${pyloop:-0}"
 
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else print "n/a" }'
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "n/a" }'
 }
 echo
 echo "cog-fcgi / static        1 conn: $(ratio "$cog1" "$static1")   8 conn: $(ratio "$cog8" "$static8")"

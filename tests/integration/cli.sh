@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # cli.sh - the command line without a server: `cog-fcgi predict`, `schema`, `--help`, `--version`.
+# shellcheck disable=SC2034  # HTTP_BODY is read by lib.sh's expect_json
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary

@@ -23,7 +23,7 @@ sleep 1
 
 slowest=0
 busy_ok=1
-for i in 1 2 3 4 5 6 7 8 9 10; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
     http GET "$BASE/health-check"
     s=$(printf '%s' "$HTTP_BODY" | json_get /status 2>/dev/null)
     [ "$HTTP_CODE" = 200 ] && [ "$s" = BUSY ] || busy_ok=0

@@ -5,6 +5,7 @@
 # e.g. COG_FCGI=build-san/cog-fcgi), T (a private temp dir), and a trap that stops every server
 # started through it and removes T on exit (KEEP_TMP=1 keeps T for a post-mortem).
 # Checks count into PASSED/FAILED; `finish` prints "N passed, M failed" and exits accordingly.
+# shellcheck shell=bash disable=SC2034
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -114,7 +115,9 @@ start_front() {
     FRONT_N=$((FRONT_N + 1))
     FRONT_LOG=$T/front.$FRONT_N.log
     rm -f "$sock"
-    "$COG_FCGI" serve "$project" --listen "unix:$sock" "$@" 2>"$FRONT_LOG" &
+    # shellcheck disable=SC2046
+    "$COG_FCGI" serve "$project" --listen "unix:$sock" $(sh "$ROOT/scripts/nginx-conf.sh" --socket-flags) \
+        "$@" 2>"$FRONT_LOG" &
     FRONT_PID=$!
     CF_PIDS="$CF_PIDS $FRONT_PID"
     for i in $(seq 600); do
@@ -222,4 +225,219 @@ expect_json() {
     else
         fail "$1" "$2 expected $3, got ${got:-<none>} in $(printf '%s' "$HTTP_BODY" | head -c 300)"
     fi
+}
+
+# ---- Helpers for the deployment tests (tests/integration/deploy-*.sh) ----
+
+# start_bg LOG COMMAND...: starts a command in the background with its output in LOG; it is
+# stopped by the exit trap like the servers above. Sets BG_PID.
+start_bg() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 &
+    BG_PID=$!
+    CF_PIDS="$CF_PIDS $BG_PID"
+}
+
+# wait_port PORT [SECONDS]: waits until something accepts TCP connections on 127.0.0.1:PORT.
+wait_port() {
+    local port=$1 limit=${2:-60} i
+    for i in $(seq $((limit * 10))); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$port after $limit s" >&2
+    return 1
+}
+
+# wait_socket PATH [SECONDS]: waits until a unix socket file exists.
+wait_socket() {
+    local path=$1 limit=${2:-60} i
+    for i in $(seq $((limit * 10))); do
+        [ -S "$path" ] && return 0
+        sleep 0.1
+    done
+    echo "no socket $path after $limit s" >&2
+    return 1
+}
+
+# http_opts METHOD URL [BODY]: like http, with the extra curl options of the array HTTP_OPTS
+# (e.g. HTTP_OPTS=(--cacert ca.pem -u alice:secret)). Sets HTTP_CODE, HTTP_TIME, HTTP_BODY.
+HTTP_OPTS=()
+http_opts() {
+    local out
+    out=$T/http.$$.$RANDOM
+    if [ $# -ge 3 ]; then
+        HTTP_CODE=$(curl -s -o "$out" -w '%{http_code} %{time_total}' --max-time 120 \
+            "${HTTP_OPTS[@]}" -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$2")
+    else
+        HTTP_CODE=$(curl -s -o "$out" -w '%{http_code} %{time_total}' --max-time 120 \
+            "${HTTP_OPTS[@]}" -X "$1" "$2")
+    fi
+    HTTP_TIME=${HTTP_CODE#* }
+    HTTP_CODE=${HTTP_CODE%% *}
+    HTTP_BODY=$(cat "$out" 2>/dev/null)
+    rm -f "$out"
+}
+
+# wait_ready_opts URL_BASE [SECONDS]: wait_ready with the curl options of HTTP_OPTS.
+wait_ready_opts() {
+    local base=$1 limit=${2:-120} i s=""
+    for i in $(seq $((limit * 5))); do
+        http_opts GET "$base/health-check"
+        s=$(printf '%s' "$HTTP_BODY" | json_get /status 2>/dev/null)
+        [ "$s" = READY ] && return 0
+        case $s in SETUP_FAILED|DEFUNCT) echo "health-check says $s" >&2; return 1 ;; esac
+        sleep 0.2
+    done
+    echo "$base not READY after $limit s (last: HTTP $HTTP_CODE ${s:-})" >&2
+    return 1
+}
+
+# check_hello LABEL BASE: what a user checks on a deployment of examples/hello-world: one
+# prediction (200, succeeded, "hello world") and one 422 (the required input missing, with
+# Cog's detail entry). Uses HTTP_OPTS.
+check_hello() {
+    local label=$1 base=$2
+    http_opts POST "$base/predictions" '{"input": {"text": "world"}}'
+    expect_code "$label: prediction 200" 200
+    expect_json "$label: prediction succeeded" /status succeeded
+    expect_json "$label: prediction output" /output "hello world"
+    http_opts POST "$base/predictions" '{"input": {}}'
+    expect_code "$label: missing input 422" 422
+    expect_json "$label: 422 names the input" /detail/0/loc '["body", "input", "text"]'
+}
+
+# nginx_render PREFIX FILE [PORT]: writes PREFIX/nginx.conf for a private nginx (loopback
+# only, pid, logs and temp paths in PREFIX, foreground) that includes FILE: inside a
+# `server { listen 127.0.0.1:PORT; }` when PORT is given (a snippet such as
+# nginx/cog-fcgi-tcp.conf), else at the http level (a file of whole server/upstream blocks,
+# whose listen lines the caller already pointed at 127.0.0.1). Access log: PREFIX/access.log
+# with the status and the upstreams each request went to.
+nginx_render() {
+    local prefix=$1 file=$2 port=${3:-} user_line="" body
+    mkdir -p "$prefix/tmp/body" "$prefix/tmp/fastcgi" "$prefix/tmp/proxy" \
+             "$prefix/tmp/scgi" "$prefix/tmp/uwsgi"
+    cp /etc/nginx/fastcgi_params "$prefix/fastcgi_params"
+    # As root, workers as in scripts/nginx-conf.sh (nobody nogroup): production-like.
+    [ "$(id -u)" -eq 0 ] && user_line="user ${CF_NGINX_USER:-nobody nogroup};"
+    if [ -n "$port" ]; then
+        body="server {
+        listen 127.0.0.1:$port;
+        server_name localhost;
+        include $file;
+    }"
+    else
+        body="include $file;"
+    fi
+    cat >"$prefix/nginx.conf" <<CONF
+# Generated by tests/integration/lib.sh nginx_render: loopback only, everything in $prefix.
+$user_line
+daemon off;
+worker_processes 1;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log warn;
+events {
+    worker_connections 1024;
+}
+http {
+    default_type application/octet-stream;
+    log_format cf '\$status "\$upstream_addr" "\$upstream_status" \$request_uri';
+    access_log $prefix/access.log cf;
+    client_body_temp_path $prefix/tmp/body;
+    fastcgi_temp_path $prefix/tmp/fastcgi;
+    proxy_temp_path $prefix/tmp/proxy;
+    scgi_temp_path $prefix/tmp/scgi;
+    uwsgi_temp_path $prefix/tmp/uwsgi;
+    $body
+}
+CONF
+}
+
+# nginx_run PREFIX PORT: starts nginx on PREFIX/nginx.conf, waits for PORT. Sets NGINX_PID.
+nginx_run() {
+    local prefix=$1 port=$2
+    nginx -t -q -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log" 2>&1 |
+        grep -v 'the "user" directive' >&2
+    start_bg "$prefix/stderr.log" nginx -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+    NGINX_PID=$BG_PID
+    if ! wait_port "$port" 20; then
+        tail -n 20 "$prefix/error.log" "$prefix/stderr.log" >&2
+        return 1
+    fi
+}
+
+# apache_render PREFIX PORT MPM FILE MODULE...: writes PREFIX/httpd.conf for a private Apache
+# (`apache2 -d PREFIX -f PREFIX/httpd.conf -DFOREGROUND`): Listen 127.0.0.1:PORT only, pid
+# file, logs, runtime and lock files in PREFIX, the MPM (event or prefork) and the modules
+# named (mod_NAME.so from /usr/lib/apache2/modules), then FILE included in the server config.
+# As root, Apache's children run as www-data (Apache refuses to serve as root): the caller
+# makes what they must reach readable by that user.
+APACHE_MODULES=/usr/lib/apache2/modules
+apache_render() {
+    local prefix=$1 port=$2 mpm=$3 file=$4 m user_lines="" loads=""
+    shift 4
+    mkdir -p "$prefix/run" "$prefix/logs"
+    loads="LoadModule mpm_${mpm}_module $APACHE_MODULES/mod_mpm_$mpm.so"
+    for m in "$@"; do
+        loads="$loads
+LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"
+    done
+    if [ "$(id -u)" -eq 0 ]; then
+        user_lines="User www-data
+Group www-data"
+        chown www-data "$prefix/run"
+    fi
+    cat >"$prefix/httpd.conf" <<CONF
+# Generated by tests/integration/lib.sh apache_render: loopback only, everything in $prefix.
+ServerRoot $prefix
+ServerName localhost
+Listen 127.0.0.1:$port
+PidFile $prefix/run/httpd.pid
+DefaultRuntimeDir $prefix/run
+Mutex file:$prefix/run default
+ErrorLog $prefix/logs/error.log
+LogLevel warn
+$loads
+$user_lines
+TypesConfig /etc/mime.types
+LogFormat "%>s %U %{remote_user}e" cf
+CustomLog $prefix/logs/access.log cf
+StartServers 1
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+Include $file
+CONF
+}
+
+# apache_run PREFIX PORT: starts Apache on PREFIX/httpd.conf in the foreground of a
+# background job and waits for PORT. Sets APACHE_PID.
+apache_run() {
+    local prefix=$1 port=$2
+    if ! apache2 -t -d "$prefix" -f "$prefix/httpd.conf" >"$prefix/configtest.log" 2>&1; then
+        cat "$prefix/configtest.log" >&2
+        return 1
+    fi
+    start_bg "$prefix/stderr.log" apache2 -d "$prefix" -f "$prefix/httpd.conf" -DFOREGROUND
+    APACHE_PID=$BG_PID
+    if ! wait_port "$port" 20; then
+        tail -n 20 "$prefix/logs/error.log" "$prefix/stderr.log" >&2
+        return 1
+    fi
+}
+
+# kill_strays DIR: stops, by pid, every process still running whose command line mentions
+# DIR (a private temp dir): servers that a spawner (Apache mod_fcgid) started and that are
+# not our children.
+kill_strays() {
+    local dir=$1 p cmd
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [ "$p" = $$ ] && continue
+        cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
+        case $cmd in *"$dir"*) kill -KILL "$p" 2>/dev/null ;; esac
+    done
+    return 0
 }

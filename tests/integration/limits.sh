@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # limits.sh - the front's bounds answer clearly: 413 over --max-body, 409 when the queue is full,
 # and queued requests wait their turn instead of being refused.
+# shellcheck disable=SC2034  # HTTP_BODY is read by lib.sh's expect_json
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
@@ -53,7 +54,12 @@ stop_front
 # --- With a queue of 1: one runs, one waits, the third is refused.
 start_front "$ROOT/tests/projects/slow" "$sock" --queue 1 || { fail "cog-fcgi starts with --queue 1"; finish; }
 wait_ready "$BASE" || { fail "model becomes READY (--queue 1)"; finish; }
-slow_post q1a 2
+# 5 MB: nginx spools it to a temp file as its unprivileged worker, cog-fcgi reads it whole.
+"$PY" -c 'import json; print(json.dumps({"input": {"seconds": 0}, "pad": "x" * 5000000}))' >"$T/big.json"
+code=$(curl -s -o "$T/big.out" -w '%{http_code}' --max-time 60 -X POST -H 'Content-Type: application/json' \
+    --data-binary @"$T/big.json" "$BASE/predictions")
+check "a 5 MB body under the default --max-body is served" test "$code" = 200
+slow_post q1a 3
 sleep 0.7
 slow_post q1b 1
 sleep 0.7

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# deploy-nginx-upstream.sh - two cog-fcgi instances behind an nginx upstream with failover
+# (nginx/cog-fcgi-upstream.conf).
+#
+# Both instances serve examples/hello-world on TCP; the shipped upstream/server blocks with
+# their ports replaced. Checks: both instances answer; hello-world's prediction and 422;
+# predictions created with PUT /predictions/{id} are found again by GET (routing by id);
+# then 200 predictions, 4 at a time, with one instance killed (SIGKILL, front and worker)
+# after about a third of them. It prints how many were sent and how many failed, and checks
+# from nginx's access log that every failed request had been handed to the killed instance
+# (a POST in flight there is not replayed: not idempotent) and that none of the requests
+# nginx could not hand over failed (those must have gone to the other instance).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+need_binary
+
+TOTAL=${CF_FAILOVER_REQUESTS:-200}
+PAR=4
+port=$(free_port)
+pa=$(free_port)
+pb=$(free_port)
+for p in a b; do
+    cp -r "$ROOT/examples/hello-world" "$T/hello-$p"
+done
+start_bg "$T/front-a.log" "$COG_FCGI" serve "$T/hello-a" --listen "127.0.0.1:$pa"
+pid_a=$BG_PID
+start_bg "$T/front-b.log" "$COG_FCGI" serve "$T/hello-b" --listen "127.0.0.1:$pb"
+check "instance a listens" wait_port "$pa"
+check "instance b listens" wait_port "$pb"
+
+pre=$T/nginx
+mkdir -p "$pre"
+sed -e "s|127\.0\.0\.1:9001|127.0.0.1:$pa|g" -e "s|127\.0\.0\.1:9002|127.0.0.1:$pb|g" \
+    -e "s|listen 80;|listen 127.0.0.1:$port;|" \
+    "$ROOT/nginx/cog-fcgi-upstream.conf" >"$pre/cog-fcgi-upstream.conf"
+nginx_render "$pre" "$pre/cog-fcgi-upstream.conf"
+if ! nginx_run "$pre" "$port"; then
+    fail "nginx starts with nginx/cog-fcgi-upstream.conf"
+    finish
+fi
+pass "nginx starts with nginx/cog-fcgi-upstream.conf"
+base=http://127.0.0.1:$port
+
+# Round robin: four health checks reach both instances; wait until both are READY.
+ready=0
+for i in $(seq 4); do
+    wait_ready "$base" 60 && ready=$((ready + 1))
+done
+check "both instances READY" [ "$ready" -eq 4 ]
+both_used() {
+    grep -q "\"127.0.0.1:$pa\".*health-check" "$pre/access.log" &&
+        grep -q "\"127.0.0.1:$pb\".*health-check" "$pre/access.log"
+}
+check "round robin reaches both instances" both_used
+check_hello "upstream" "$base"
+
+# A prediction named by the client is found again on the instance that ran it.
+HTTP_OPTS=(-H 'Prefer: respond-async')
+http_opts PUT "$base/predictions/sticky-1" '{"input": {"text": "sticky"}}'
+HTTP_OPTS=()
+expect_code "PUT /predictions/sticky-1 202" 202
+found=0
+for i in $(seq 6); do
+    http GET "$base/predictions/sticky-1"
+    [ "$HTTP_CODE" = 200 ] && found=$((found + 1))
+    sleep 0.05
+done
+check "GET /predictions/sticky-1 reaches its instance 6 times of 6 (found $found)" [ "$found" -eq 6 ]
+
+# Failover under load.
+: >"$pre/access.log"
+kill -USR1 "$NGINX_PID"   # reopen the emptied log
+sleep 0.2
+results=$T/results
+: >"$results"
+seq "$TOTAL" | xargs -P "$PAR" -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 \
+    -X POST -H 'Content-Type: application/json' --data-binary '{"input": {"text": "n{}"}}' \
+    "$base/predictions" >>"$results" &
+load=$!
+kill_at=$((TOTAL / 3))
+for i in $(seq 3000); do
+    [ "$(wc -l <"$results")" -ge "$kill_at" ] && break
+    kill -0 $load 2>/dev/null || break
+    sleep 0.01
+done
+done_before=$(wc -l <"$results")
+kids=$(cat /proc/"$pid_a"/task/*/children 2>/dev/null)
+kill -KILL "$pid_a" $kids 2>/dev/null
+wait "$pid_a" 2>/dev/null
+forget_pid "$pid_a"
+wait $load
+sent=$(wc -l <"$results")
+failed=$(grep -vc '^200$' "$results")
+echo "failover: $sent requests sent, $failed failed; instance a (127.0.0.1:$pa) killed after $done_before had completed"
+check "all $TOTAL requests answered" [ "$sent" -eq "$TOTAL" ]
+sleep 0.3   # the access log is written after the response
+log_failed=$(grep -cv '^200 ' "$pre/access.log")
+retried=$(grep -c '^200 "[^"]*, ' "$pre/access.log")
+reached_a=$(grep -v '^200 ' "$pre/access.log" | grep -c "^[0-9]* \"127.0.0.1:$pa\" ")
+echo "failover: $retried requests refused by the dead instance went to the other one and succeeded"
+echo "failover: $log_failed failed in nginx's log, $reached_a of them had been handed to the killed instance"
+grep -v '^200 ' "$pre/access.log" | head -n 5 | sed 's/^/    /'
+only_in_flight_failed() {
+    [ "$failed" -eq "$log_failed" ] && [ "$reached_a" -eq "$failed" ] && [ "$failed" -le "$PAR" ]
+}
+check "every failed request was in flight on the killed instance ($failed failed, at most $PAR in flight)" \
+    only_in_flight_failed
+check "requests after the kill reach the other instance" \
+    [ "$(tail -n 50 "$results" | grep -c '^200$')" -eq 50 ]
+finish
