@@ -1,6 +1,8 @@
 /* http.c - request parameters, body reading and response writing. */
 #include "http.h"
 
+#include "json_out.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +127,7 @@ void cf_respond_raw(cf_request *req, int status, const char *content_type, const
 
 void cf_respond_json(cf_request *req, int status, const json_t *body, const char *extra_headers)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = cf_json_dumps(body);
     if (text == NULL) {
         static const char oom[] = "{\"detail\":\"out of memory\"}";
         cf_respond_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);

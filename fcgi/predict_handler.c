@@ -2,6 +2,7 @@
  * the same for /trainings): body, validation, queueing, sync or async. */
 #include "handlers.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,18 @@
 #include "intake.h"
 #include "log.h"
 #include "prefer.h"
+
+/* 1 when the web server closed the FastCGI connection or sent anything
+ * more on it (FCGI_ABORT_REQUEST: the whole request was read already), as
+ * nginx and Apache do when the HTTP client hangs up. */
+static int client_gone(void *ctx)
+{
+    cf_request *req = ctx;
+    struct pollfd pfd = {.fd = req->fcgx->ipcFd, .events = POLLIN | POLLRDHUP};
+    if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+        return 0;
+    return (pfd.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 static void respond_details(cf_request *req, json_t *details)
 {
@@ -150,8 +163,8 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         json_decref(accepted);
         goto out;
     }
-    cf_runner_wait(app->runner, p);
-    respond_prediction(app, req, 200, p);
+    if (cf_runner_wait_client(app->runner, p, client_gone, req) == 0)
+        respond_prediction(app, req, 200, p);
 
 out:
     cf_prediction_decref(p);

@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -44,6 +46,9 @@ struct cf_runner {
     pthread_t thread;
     int crashes;       /* consecutive crashes, for backoff */
     double next_start; /* monotonic time the next worker may start */
+    double setup_deadline; /* monotonic; 0 = none */
+    double kill_at;        /* monotonic time to SIGKILL a worker ignoring a cancel */
+    int reload_pending;    /* retire the worker when idle, start one with cfg.spec */
 };
 
 void cf_runner_lock(cf_runner *r) { pthread_mutex_lock(&r->lock); }
@@ -160,6 +165,8 @@ static void start_worker(cf_runner *r)
     r->setup_started = cf_now();
     r->setup_completed = 0;
     r->state = W_STARTING;
+    r->kill_at = 0;
+    r->setup_deadline = r->cfg.setup_timeout > 0 ? cf_monotonic() + r->cfg.setup_timeout : 0;
     if (cf_slot_start(&r->slot, &r->cfg.spec, &err) != CF_OK) {
         cf_log_error("CF0303", "%s", err.msg);
         r->crashes++;
@@ -193,6 +200,20 @@ static void worker_died(cf_runner *r)
     }
     if (r->state == W_SETUP_FAILED)
         return;
+    r->kill_at = 0;
+    if (r->current && r->current->cancel_requested) {
+        /* we killed it: the model ignored the cancel past its grace period */
+        finish_current(r, CF_STATUS_CANCELED, NULL);
+        r->state = W_STARTING;
+        r->next_start = 0;
+        return;
+    }
+    if (r->reload_pending && r->current == NULL) {
+        r->reload_pending = 0;
+        r->state = W_STARTING;
+        r->next_start = 0;
+        return;
+    }
     finish_current(r, CF_STATUS_FAILED, msg);
     r->crashes++;
     /* back off 0.5 s, 1 s, 2 s, ... up to 30 s; DEFUNCT while crashing repeatedly */
@@ -208,6 +229,7 @@ static void handle_ready(cf_runner *r, json_t *msg)
     cf_error_clear(&err);
     drain_logs(r);
     r->setup_completed = cf_now();
+    r->setup_deadline = 0;
     r->setup_ok = json_is_true(json_object_get(msg, "ok"));
     free(r->setup_error);
     r->setup_error = NULL;
@@ -263,8 +285,11 @@ static void handle_done(cf_runner *r, json_t *msg)
             return;
         }
     }
-    if (st == CF_STATUS_SUCCEEDED)
+    r->kill_at = 0;
+    if (st == CF_STATUS_SUCCEEDED) {
         r->crashes = 0;
+        cf_prediction_set_error(p, NULL); /* a deadline the model outran */
+    }
     finish_current(r, st, st == CF_STATUS_FAILED ? (error ? error : "prediction failed") : NULL);
 }
 
@@ -318,6 +343,105 @@ static void handle_frame(cf_runner *r, json_t *msg)
         cf_log_warn("CF0309", "unknown frame type %s from the worker", type);
 }
 
+/* ---- cancel, deadlines, reload ----------------------------------------- */
+
+/* Asks the worker to cancel the running prediction p (SIGUSR1 raises
+ * CancelationException in predict()); a model that ignores it is killed
+ * after the grace period. reason, if not NULL, becomes the error. */
+static void cancel_running(cf_runner *r, cf_prediction *p, const char *reason)
+{
+    p->cancel_requested = 1;
+    if (reason)
+        cf_prediction_set_error(p, reason);
+    if (r->slot.pid > 0) {
+        kill(r->slot.pid, SIGUSR1);
+        double grace = r->cfg.cancel_grace > 0 ? r->cfg.cancel_grace : 5.0;
+        if (r->kill_at == 0)
+            r->kill_at = cf_monotonic() + grace;
+    }
+}
+
+static void deadline_message(cf_prediction *p, char *buf, size_t len)
+{
+    snprintf(buf, len, "Prediction canceled: it ran past its deadline (Cancel-After or "
+                       "--predict-timeout)");
+    (void)p;
+}
+
+/* Retires the worker without calling it a crash (SIGHUP reload). */
+static void retire_worker(cf_runner *r)
+{
+    r->reload_pending = 0;
+    cf_slot_stop(&r->slot, 0);
+    r->state = W_STARTING;
+    r->next_start = 0;
+    cf_log_info("CF0312", "reloading: the old worker was retired");
+}
+
+/* Deadlines of the running and queued predictions, the setup timeout and
+ * the kill of a worker that ignores a cancel. Lock held. Returns the
+ * seconds until the next timer, or -1 for none. */
+static double check_timers(cf_runner *r)
+{
+    double now = cf_monotonic();
+    double next = -1;
+#define NEXT(t) do { double d_ = (t) - now; if (next < 0 || d_ < next) next = d_ < 0 ? 0 : d_; } while (0)
+    char msg[256];
+    if (r->kill_at > 0) {
+        if (now >= r->kill_at && r->slot.pid > 0) {
+            cf_log_warn("CF0313", "worker %d ignored a cancel: killing it", (int)r->slot.pid);
+            kill(r->slot.pid, SIGKILL);
+            r->kill_at = 0;
+        } else {
+            NEXT(r->kill_at);
+        }
+    }
+    if (r->setup_deadline > 0 && r->state == W_STARTING && r->slot.pid > 0) {
+        if (now >= r->setup_deadline) {
+            char reason[128];
+            snprintf(reason, sizeof reason, "setup timed out after %.0f s", r->cfg.setup_timeout);
+            cf_log_error("CF0314", "%s: killing the worker", reason);
+            setup_logs_append(r, reason, strlen(reason));
+            setup_logs_append(r, "\n", 1);
+            cf_slot_stop(&r->slot, 1);
+            r->state = W_SETUP_FAILED;
+            r->setup_ok = 0;
+            r->setup_completed = cf_now();
+            r->setup_deadline = 0;
+            free(r->setup_error);
+            r->setup_error = strdup(reason);
+            pthread_cond_broadcast(&r->ready_cond);
+        } else {
+            NEXT(r->setup_deadline);
+        }
+    }
+    cf_prediction *cur = r->current;
+    if (cur && cur->deadline > 0 && !cur->cancel_requested) {
+        if (now >= cur->deadline) {
+            deadline_message(cur, msg, sizeof msg);
+            cancel_running(r, cur, msg);
+        } else {
+            NEXT(cur->deadline);
+        }
+    }
+    for (size_t i = 0; i < r->qlen; i++) {
+        cf_prediction *q = r->queue[(r->qhead + i) % r->qcap];
+        if (q->deadline <= 0 || cf_prediction_is_terminal(q))
+            continue;
+        if (now >= q->deadline) {
+            deadline_message(q, msg, sizeof msg);
+            q->cancel_requested = 1;
+            finish(r, q, CF_STATUS_CANCELED, msg);
+        } else {
+            NEXT(q->deadline);
+        }
+    }
+    if (r->reload_pending && r->current == NULL && r->slot.pid > 0 && r->state != W_STARTING)
+        retire_worker(r);
+#undef NEXT
+    return next;
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 static cf_prediction *queue_pop(cf_runner *r)
@@ -334,7 +458,8 @@ static cf_prediction *queue_pop(cf_runner *r)
  * while downloading inputs and writing the frame. */
 static void dispatch(cf_runner *r)
 {
-    while (r->state == W_READY && r->current == NULL && r->qlen > 0 && !r->stopping) {
+    while (r->state == W_READY && r->current == NULL && r->qlen > 0 && !r->stopping &&
+           !r->reload_pending) {
         cf_prediction *p = queue_pop(r);
         if (cf_prediction_is_terminal(p)) {
             cf_prediction_decref(p);
@@ -395,11 +520,16 @@ static void *runner_main(void *arg)
             double wait = r->next_start - cf_monotonic();
             timeout = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
         }
+        double timer = check_timers(r);
+        if (timer >= 0 && (int)(timer * 1000) + 1 < timeout)
+            timeout = (int)(timer * 1000) + 1;
         cf_runner_unlock(r);
         int n = poll(fds, (nfds_t)nfds, timeout);
         cf_runner_lock(r);
-        if (n <= 0)
+        if (n <= 0) {
+            dispatch(r);
             continue;
+        }
         if (fds[0].revents) {
             char buf[256];
             while (read(r->wake[0], buf, sizeof buf) > 0) {
@@ -590,6 +720,8 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
     r->qlen++;
     if (p->started_at <= 0)
         p->started_at = cf_now();
+    if (p->deadline <= 0 && r->cfg.predict_timeout > 0)
+        p->deadline = cf_monotonic() + r->cfg.predict_timeout;
     emit(r, p, CF_EVENT_START);
     if (accepted)
         *accepted = cf_prediction_to_json(p);
@@ -617,6 +749,58 @@ void cf_runner_wait(cf_runner *r, cf_prediction *p)
     cf_runner_unlock(r);
 }
 
+int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx)
+{
+    int gone = 0;
+    cf_runner_lock(r);
+    while (!cf_prediction_is_terminal(p)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
+        if (gone || cf_prediction_is_terminal(p))
+            continue;
+        cf_runner_unlock(r);
+        gone = client_gone(ctx);
+        cf_runner_lock(r);
+        if (gone && !cf_prediction_is_terminal(p) && !p->cancel_requested) {
+            cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
+            if (p == r->current) {
+                cancel_running(r, p, NULL);
+                wake_thread(r);
+            } else {
+                p->cancel_requested = 1;
+                finish(r, p, CF_STATUS_CANCELED, NULL);
+            }
+        }
+    }
+    cf_runner_unlock(r);
+    return gone;
+}
+
+void cf_runner_reload(cf_runner *r, const cf_worker_spec *spec)
+{
+    cf_runner_lock(r);
+    r->cfg.spec = *spec;
+    if (r->state == W_SETUP_FAILED || r->state == W_DEFUNCT) {
+        /* nothing to wait for: start again now */
+        if (r->slot.pid > 0)
+            cf_slot_stop(&r->slot, 1);
+        r->state = W_STARTING;
+        r->crashes = 0;
+        r->next_start = 0;
+        r->ever_ready = 0;
+    } else {
+        r->reload_pending = 1;
+    }
+    wake_thread(r);
+    cf_runner_unlock(r);
+}
+
 json_t *cf_runner_prediction_json(cf_runner *r, cf_prediction *p)
 {
     cf_runner_lock(r);
@@ -633,9 +817,8 @@ int cf_runner_cancel(cf_runner *r, const char *id)
     if (p == NULL || cf_prediction_is_terminal(p) || p->cancel_requested) {
         rc = CF_ENOTFOUND;
     } else if (p == r->current) {
-        p->cancel_requested = 1;
-        if (r->slot.pid > 0)
-            kill(r->slot.pid, SIGUSR1);
+        cancel_running(r, p, NULL);
+        wake_thread(r); /* so the kill timer is armed in the poll timeout */
     } else {
         /* still queued: it never reaches the worker (dispatch skips it) */
         p->cancel_requested = 1;

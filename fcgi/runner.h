@@ -21,6 +21,9 @@ typedef struct cf_runner_config {
     size_t queue_max;        /* predictions that may wait; 0 = Cog's 409 when busy */
     size_t keep_finished;    /* finished records kept for GET */
     double throttle;         /* seconds between non-terminal webhooks */
+    double predict_timeout;  /* default deadline of a prediction, 0 = none */
+    double setup_timeout;    /* limit on import + setup(), 0 = none */
+    double cancel_grace;     /* seconds a canceled prediction has before its worker is killed */
 } cf_runner_config;
 
 typedef struct cf_runner cf_runner;
@@ -57,6 +60,17 @@ cf_prediction *cf_runner_find(cf_runner *r, const char *id);
 
 /* Waits for p to reach a terminal state. */
 void cf_runner_wait(cf_runner *r, cf_prediction *p);
+
+/* Waits like cf_runner_wait, but every 100 ms asks client_gone(ctx)
+ * (called without the lock); when it says 1 the prediction is canceled
+ * (a sync client that hung up) and the wait goes on to the end. Returns 1
+ * if the client went away. */
+int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx);
+
+/* Reloads the project: a new worker with spec starts when the current
+ * prediction has finished; queued predictions wait for it. The strings in
+ * spec must outlive the runner. */
+void cf_runner_reload(cf_runner *r, const cf_worker_spec *spec);
 
 /* The response JSON of p, taken under the lock. New reference. */
 json_t *cf_runner_prediction_json(cf_runner *r, cf_prediction *p);

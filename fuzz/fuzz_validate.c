@@ -102,6 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto cleanup;
     }
     const json_t *kinds = with_kinds ? json_object_get(schema, "kinds") : NULL;
+    if (json_is_null(kinds)) {
+        kinds = NULL;
+    }
 
     cf_error_clear(&err);
     int rc = cf_validate_input(input_schema, json_object_get(schema, "components"), kinds, input,

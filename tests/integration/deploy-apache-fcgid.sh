@@ -3,8 +3,8 @@
 #
 # A private Apache (mpm_event, loopback port, everything in the temp dir; as root its children
 # and the processes mod_fcgid starts run as www-data) includes the shipped file with the
-# binary and project paths replaced, and with FcgidIdleTimeout 3 / FcgidIdleScanInterval 1
-# so that the idle exit is seen within seconds. Checks: no cog-fcgi before the first request;
+# binary and project paths replaced, then FcgidIdleTimeout 2 and 1 s scan intervals so that
+# the idle exit is seen within seconds. Checks: no cog-fcgi before the first request;
 # the first request starts one (fd 0 socket) and gets its answer; hello-world's prediction and
 # 422 with the same process; it is ended after the idle timeout; the next request starts a
 # new one.
@@ -26,14 +26,17 @@ mkdir -p "$pre/fcgid"
 port=$(free_port)
 
 sed -e "s|/usr/local/bin/cog-fcgi|$COG_FCGI|g" -e "s|/srv/models/hello|$project|g" \
-    -e 's|^FcgidIdleTimeout .*|FcgidIdleTimeout 3|' \
-    -e 's|^FcgidIdleScanInterval .*|FcgidIdleScanInterval 1|' \
     "$ROOT/apache/cog-fcgi-fcgid.conf" >"$pre/cog-fcgi-fcgid.conf"
 cat >"$pre/site.conf" <<CONF
 # Test-only: mod_fcgid's sockets and process table inside the temp dir.
 FcgidIPCDir $pre/fcgid
 FcgidProcessTableFile $pre/fcgid/shm
 Include $pre/cog-fcgi-fcgid.conf
+# Test-only, after the shipped values (the last one counts): an idle exit within seconds.
+FcgidIdleTimeout 2
+FcgidIdleScanInterval 1
+FcgidErrorScanInterval 1
+FcgidZombieScanInterval 1
 CONF
 apache_render "$pre" "$port" event "$pre/site.conf" authz_core mime fcgid
 if ! apache_run "$pre" "$port"; then
@@ -43,14 +46,9 @@ fi
 pass "apache2 starts with apache/cog-fcgi-fcgid.conf"
 base=http://127.0.0.1:$port
 
-# The cog-fcgi front processes serving our project (not their workers).
+# The cog-fcgi front processes serving our project (not their workers): listing by pid only.
 fronts() {
-    local p exe
-    for p in /proc/[0-9]*; do
-        exe=$(readlink "$p/exe" 2>/dev/null) || continue
-        [ "$exe" = "$(readlink -f "$COG_FCGI")" ] || continue
-        { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "serve $project" && echo "${p#/proc/}"
-    done
+    pgrep -f -- "^$COG_FCGI serve $project" | tr '\n' ' ' | sed 's/ $//'
 }
 check "no cog-fcgi before the first request" [ -z "$(fronts)" ]
 check "first request: mod_fcgid starts cog-fcgi, model READY" wait_ready "$base" 30
@@ -67,13 +65,15 @@ check "its fd 0 is the listening socket mod_fcgid made" fd0_socket
 check_hello "apache fcgid" "$base"
 check "the same process answered (no respawn per request)" [ "$(fronts)" = "$first" ]
 
-# Idle exit: FcgidIdleTimeout 3 s, scanned every second.
+# Idle exit: FcgidIdleTimeout 2 s, scanned every second.
 gone=0
-for i in $(seq 100); do
+start=$(date +%s%N)
+for i in $(seq 150); do
     if [ -z "$(fronts)" ]; then gone=1; break; fi
     sleep 0.1
 done
-check "idle cog-fcgi ended by mod_fcgid after FcgidIdleTimeout (${i}00 ms)" [ $gone -eq 1 ]
+ms=$((($(date +%s%N) - start) / 1000000))
+check "idle cog-fcgi ended by mod_fcgid after FcgidIdleTimeout (${ms} ms after the last request)" [ $gone -eq 1 ]
 http POST "$base/predictions" '{"input": {"text": "again"}}'
 expect_code "after the idle exit, a new request starts a new process: 200" 200
 expect_json "after the idle exit: output" /output "hello again"

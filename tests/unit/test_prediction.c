@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "json_out.h"
 #include "prediction.h"
 #include "prefer.h"
 #include "store.h"
@@ -166,6 +167,18 @@ static void store_keeps_recent_finished_records(void **state)
     cf_store_free(s);
 }
 
+static void floats_are_written_as_python_does(void **state)
+{
+    (void)state;
+    json_t *v = json_pack("{s:f, s:f, s:f, s:i, s:s, s:[b,n]}", "a", 0.1, "b", 1.0, "c",
+                          0.1 + 0.2, "d", 7, "e", "q\"\n\u00e9", "f", 1);
+    char *text = cf_json_dumps(v);
+    assert_string_equal(text, "{\"a\":0.1,\"b\":1.0,\"c\":0.30000000000000004,\"d\":7,"
+                              "\"e\":\"q\\\"\\n\u00e9\",\"f\":[true,null]}");
+    free(text);
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +191,7 @@ int main(void)
         cmocka_unit_test(prefer_follows_rfc_7240),
         cmocka_unit_test(durations_parse),
         cmocka_unit_test(store_keeps_recent_finished_records),
+        cmocka_unit_test(floats_are_written_as_python_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,139 @@
+/* json_out.c - a small JSON writer whose floats read like Python's.
+ *
+ * jansson prints reals with 17 significant digits, so a model's 0.1 came
+ * back as 0.10000000000000001: equal as a number, but not what Cog sends.
+ * Everything else matches jansson's compact output.
+ */
+#include "json_out.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate.h"
+
+typedef struct buf {
+    char *data;
+    size_t len, cap;
+    int oom;
+} buf;
+
+static void put(buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (grown == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void put_str(buf *b, const char *s) { put(b, s, strlen(s)); }
+
+static void put_string(buf *b, const char *s, size_t n)
+{
+    put(b, "\"", 1);
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[8];
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        default:
+            if (c < 0x20) {
+                snprintf(u, sizeof u, "\\u%04x", c);
+                esc = u;
+            }
+        }
+        if (esc) {
+            put(b, s + start, i - start);
+            put_str(b, esc);
+            start = i + 1;
+        }
+    }
+    put(b, s + start, n - start);
+    put(b, "\"", 1);
+}
+
+static void put_value(buf *b, const json_t *v)
+{
+    char num[64];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *item;
+        int first = 1;
+        put(b, "{", 1);
+        json_object_foreach((json_t *)v, key, item) {
+            if (!first)
+                put(b, ",", 1);
+            first = 0;
+            put_string(b, key, strlen(key));
+            put(b, ":", 1);
+            put_value(b, item);
+        }
+        put(b, "}", 1);
+        break;
+    }
+    case JSON_ARRAY: {
+        put(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                put(b, ",", 1);
+            put_value(b, json_array_get(v, i));
+        }
+        put(b, "]", 1);
+        break;
+    }
+    case JSON_STRING:
+        put_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        put_str(b, num);
+        break;
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        if (isnan(d))
+            put_str(b, "NaN");
+        else if (isinf(d))
+            put_str(b, d > 0 ? "Infinity" : "-Infinity");
+        else
+            put_str(b, cf_py_float_repr(d, num, sizeof num));
+        break;
+    }
+    case JSON_TRUE: put_str(b, "true"); break;
+    case JSON_FALSE: put_str(b, "false"); break;
+    case JSON_NULL: put_str(b, "null"); break;
+    }
+}
+
+char *cf_json_dumps(const json_t *v)
+{
+    buf b = {0};
+    put_value(&b, v);
+    if (b.oom) {
+        free(b.data);
+        return NULL;
+    }
+    return b.data ? b.data : strdup("null");
+}
