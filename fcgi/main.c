@@ -1,5 +1,6 @@
 /* main.c - cog-fcgi's command line: serve, predict, schema. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,14 @@ static void usage(FILE *f)
             "  --queue N                        predictions that may wait for the worker\n"
             "                                   (default 48; 0 = refuse with 409 when busy)\n"
             "  --max-body BYTES                 largest request body (default 100 MiB)\n"
+            "  --predict-timeout SECONDS        default deadline of every prediction (default\n"
+            "                                   none; a request's Cancel-After header wins)\n"
+            "  --setup-timeout SECONDS          limit on import + setup() (default\n"
+            "                                   $COG_SETUP_TIMEOUT, else none)\n"
+            "  --cancel-grace SECONDS           time a canceled model has to stop before its\n"
+            "                                   worker is killed and restarted (default 5)\n"
+            "  --shutdown-grace SECONDS         on SIGTERM, time running predictions have to\n"
+            "                                   finish (default 30)\n"
             "  --log-level debug|info|warn|error\n",
             CF_VERSION);
 }
@@ -57,6 +66,10 @@ static int cmd_serve(int argc, char **argv)
     int threads = 64;
     long queue = 48;
     size_t max_body = 100u * 1024 * 1024;
+    double predict_timeout = 0, setup_timeout = 0, cancel_grace = 5, shutdown_grace = 30;
+    const char *st = getenv("COG_SETUP_TIMEOUT");
+    if (st && *st)
+        setup_timeout = atof(st);
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"socket-mode", required_argument, NULL, 'm'},
@@ -66,6 +79,10 @@ static int cmd_serve(int argc, char **argv)
         {"queue", required_argument, NULL, 'q'},
         {"max-body", required_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'v'},
+        {"predict-timeout", required_argument, NULL, 'P'},
+        {"setup-timeout", required_argument, NULL, 'S'},
+        {"cancel-grace", required_argument, NULL, 'C'},
+        {"shutdown-grace", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -88,6 +105,10 @@ static int cmd_serve(int argc, char **argv)
             else if (strcmp(optarg, "error") == 0)
                 cf_log_set_level(CF_LOG_ERROR);
             break;
+        case 'P': predict_timeout = atof(optarg); break;
+        case 'S': setup_timeout = atof(optarg); break;
+        case 'C': cancel_grace = atof(optarg); break;
+        case 'G': shutdown_grace = atof(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -119,7 +140,9 @@ static int cmd_serve(int argc, char **argv)
     if (t && *t)
         throttle = atof(t);
     cf_runner_config rcfg = {.spec = proj.spec, .queue_max = (size_t)queue,
-                             .keep_finished = 10000, .throttle = throttle};
+                             .keep_finished = 10000, .throttle = throttle,
+                             .predict_timeout = predict_timeout,
+                             .setup_timeout = setup_timeout, .cancel_grace = cancel_grace};
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
         cf_log_error("CF0003", "%s", err.msg);
@@ -130,17 +153,47 @@ static int cmd_serve(int argc, char **argv)
     cf_app app = {.runner = runner, .has_train = proj.yaml.train != NULL,
                   .max_body = max_body, .request_shutdown = cf_server_request_shutdown};
     cf_server_config scfg = {.listen_fd = fd, .threads = threads, .app = &app};
+    if (cf_server_start(&scfg, &err) != CF_OK) {
+        cf_log_error("CF0005", "%s", err.msg);
+        exit(1);
+    }
     cf_log_info("CF0004", "serving %s on %s", proj.dir,
                 lopts.address ? lopts.address : "fd 0");
-    int rc = cf_server_run(&scfg, &err);
-    if (rc != CF_OK)
-        cf_log_error("CF0005", "%s", err.msg);
+    int sig;
+    while ((sig = cf_server_wait_signal()) == SIGHUP || sig == SIGUSR1) {
+        if (sig == SIGUSR1) {
+            cf_log_info("CF0006", "SIGUSR1: logs go to stderr, nothing to reopen");
+            continue;
+        }
+        /* Reload: the old project's strings stay alive (the runner may still
+         * point at them); a reload is rare, the leak is a few hundred bytes. */
+        cf_project *next = malloc(sizeof *next);
+        if (next == NULL || cf_project_load(next, proj.dir, &err) != CF_OK) {
+            cf_log_error("CF0007", "SIGHUP: reload failed, keeping the running project: %s",
+                         next ? err.msg : "out of memory");
+            free(next);
+            continue;
+        }
+        cf_log_info("CF0008", "SIGHUP: reloading %s", next->dir);
+        app.has_train = next->yaml.train != NULL;
+        cf_runner_reload(runner, &next->spec);
+    }
+    cf_server_stop_accepting(&scfg);
     cf_listen_remove(&lopts);
-    /* Request threads may still be blocked inside libfcgi: the runner is
-     * stopped (waking every waiter) and the process exits without joining. */
-    cf_runner_free(runner);
-    cf_project_cleanup(&proj);
-    exit(rc == CF_OK ? 0 : 1);
+    if (sig == SIGINT) {
+        cf_log_info("CF0009", "SIGINT: stopping now");
+    } else {
+        cf_log_info("CF0010", "signal %d: finishing running predictions (up to %.0f s)", sig,
+                    shutdown_grace);
+        cf_runner_drain(runner, shutdown_grace);
+    }
+    /* Stopping the runner ends what is left and wakes every waiting
+     * request thread; they get a moment to write their answers. The runner
+     * is not freed: those threads may still hold it when the process ends. */
+    cf_runner_stop(runner);
+    cf_server_wait_idle(2.0);
+    cf_log_info("CF0011", "stopped");
+    exit(0);
 }
 
 int main(int argc, char **argv)

@@ -49,6 +49,7 @@ struct cf_runner {
     double setup_deadline; /* monotonic; 0 = none */
     double kill_at;        /* monotonic time to SIGKILL a worker ignoring a cancel */
     int reload_pending;    /* retire the worker when idle, start one with cfg.spec */
+    int draining;          /* shutting down: start nothing new */
 };
 
 void cf_runner_lock(cf_runner *r) { pthread_mutex_lock(&r->lock); }
@@ -459,7 +460,7 @@ static cf_prediction *queue_pop(cf_runner *r)
 static void dispatch(cf_runner *r)
 {
     while (r->state == W_READY && r->current == NULL && r->qlen > 0 && !r->stopping &&
-           !r->reload_pending) {
+           !r->reload_pending && !r->draining) {
         cf_prediction *p = queue_pop(r);
         if (cf_prediction_is_terminal(p)) {
             cf_prediction_decref(p);
@@ -604,11 +605,13 @@ fail:
     return NULL;
 }
 
-void cf_runner_free(cf_runner *r)
+void cf_runner_stop(cf_runner *r)
 {
-    if (r == NULL)
-        return;
     cf_runner_lock(r);
+    if (r->stopping) {
+        cf_runner_unlock(r);
+        return;
+    }
     r->stopping = 1;
     wake_thread(r);
     cf_runner_unlock(r);
@@ -623,6 +626,13 @@ void cf_runner_free(cf_runner *r)
         cf_prediction_decref(p);
     }
     cf_runner_unlock(r);
+}
+
+void cf_runner_free(cf_runner *r)
+{
+    if (r == NULL)
+        return;
+    cf_runner_stop(r);
     cf_webhooks_free(r->webhooks, 5.0);
     cf_store_free(r->store);
     json_decref(r->ready_msg);
@@ -780,6 +790,25 @@ int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(voi
     }
     cf_runner_unlock(r);
     return gone;
+}
+
+int cf_runner_drain(cf_runner *r, double grace)
+{
+    double until = cf_monotonic() + grace;
+    cf_runner_lock(r);
+    r->draining = 1;
+    while (r->current != NULL && cf_monotonic() < until) {
+        cf_prediction *p = r->current;
+        cf_prediction_incref(p);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
+        cf_prediction_decref(p);
+    }
+    int finished = r->current == NULL;
+    cf_runner_unlock(r);
+    return finished;
 }
 
 void cf_runner_reload(cf_runner *r, const cf_worker_spec *spec)

@@ -31,7 +31,10 @@ typedef struct cf_runner cf_runner;
 /* Creates the runner and starts its thread, which starts the worker. The
  * strings in cfg must outlive the runner. */
 cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err);
-/* Stops the worker and the thread; queued predictions end failed. */
+/* Stops the thread and the worker; the running and queued predictions end
+ * failed and their waiters wake. The runner stays valid for them. */
+void cf_runner_stop(cf_runner *r);
+/* Stops (if needed) and frees: only once nobody else uses the runner. */
 void cf_runner_free(cf_runner *r);
 
 void cf_runner_lock(cf_runner *r);
@@ -66,6 +69,10 @@ void cf_runner_wait(cf_runner *r, cf_prediction *p);
  * (a sync client that hung up) and the wait goes on to the end. Returns 1
  * if the client went away. */
 int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx);
+
+/* Graceful stop: no queued prediction starts any more; waits up to grace
+ * seconds for the running one to finish. Returns 1 if it finished. */
+int cf_runner_drain(cf_runner *r, double grace);
 
 /* Reloads the project: a new worker with spec starts when the current
  * prediction has finished; queued predictions wait for it. The strings in

@@ -13,15 +13,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "log.h"
 #include "routes.h"
 
-typedef struct worker_arg {
-    const cf_server_config *cfg;
-} worker_arg;
+static int active_requests; /* requests being answered, for a clean exit */
 
 static void *accept_main(void *arg)
 {
@@ -42,6 +42,7 @@ static void *accept_main(void *arg)
             cf_log_info("CF0502", "accept ended: %d", rc);
             break;
         }
+        __atomic_add_fetch(&active_requests, 1, __ATOMIC_SEQ_CST);
         cf_request req;
         cf_error err;
         cf_error_clear(&err);
@@ -51,6 +52,7 @@ static void *accept_main(void *arg)
             cf_respond_detail(&req, 500, err.msg);
         cf_request_cleanup(&req);
         FCGX_Finish_r(&fcgx);
+        __atomic_sub_fetch(&active_requests, 1, __ATOMIC_SEQ_CST);
     }
     FCGX_Free(&fcgx, 1);
     return NULL;
@@ -75,7 +77,7 @@ void cf_server_request_shutdown(void)
     kill(getpid(), SIGTERM);
 }
 
-int cf_server_run(const cf_server_config *cfg, cf_error *err)
+int cf_server_start(const cf_server_config *cfg, cf_error *err)
 {
     if (FCGX_Init() != 0)
         return cf_error_set(err, CF_EIO, "FCGX_Init failed");
@@ -92,27 +94,42 @@ int cf_server_run(const cf_server_config *cfg, cf_error *err)
         }
     }
     pthread_attr_destroy(&attr);
+    return CF_OK;
+}
 
+int cf_server_wait_signal(void)
+{
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     for (;;) {
         siginfo_t info;
         int sig = sigwaitinfo(&set, &info);
-        if (sig < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (sig == SIGHUP) {
-            cf_log_info("CF0503", "SIGHUP: reload is not supported yet, ignored");
-            continue;
-        }
-        cf_log_info("CF0504", "signal %d: shutting down", sig);
-        break;
+        if (sig >= 0)
+            return sig;
+        if (errno != EINTR)
+            return SIGTERM;
     }
-    return CF_OK;
+}
+
+int cf_server_wait_idle(double seconds)
+{
+    for (int i = 0; i < (int)(seconds * 100); i++) {
+        if (__atomic_load_n(&active_requests, __ATOMIC_SEQ_CST) == 0)
+            return 1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+void cf_server_stop_accepting(const cf_server_config *cfg)
+{
+    /* shutdown() of a listening socket wakes every thread blocked in
+     * accept() with an error, so they leave their loops. */
+    shutdown(cfg->listen_fd, SHUT_RDWR);
 }

@@ -20,7 +20,7 @@ set -eu
 #   python3-torch python3-numpy python3-sklearn python3-pil   the digits example
 PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
 libcmocka-dev libpcre2-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
-python3-sklearn python3-pil clang libclang-rt-14-dev apache2 libapache2-mod-fcgid spawn-fcgi openssl systemd"
+python3-sklearn python3-pil clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid spawn-fcgi openssl systemd"
 
 missing=""
 for p in $PACKAGES; do

@@ -11,7 +11,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
-if ! command -v apache2 >/dev/null || [ ! -f "$APACHE_MODULES/mod_fcgid.so" ]; then
+if [ ! -x "$APACHE2" ] || [ ! -f "$APACHE_MODULES/mod_fcgid.so" ]; then
     fail "apache2 with mod_fcgid installed" "scripts/install-deps.sh (libapache2-mod-fcgid)"
     finish
 fi

@@ -9,7 +9,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
-if ! command -v apache2 >/dev/null || [ ! -f "$APACHE_MODULES/mod_proxy_fcgi.so" ]; then
+if [ ! -x "$APACHE2" ] || [ ! -f "$APACHE_MODULES/mod_proxy_fcgi.so" ]; then
     fail "apache2 with mod_proxy_fcgi installed" "scripts/install-deps.sh"
     finish
 fi

@@ -374,6 +374,7 @@ nginx_run() {
 # As root, Apache's children run as www-data (Apache refuses to serve as root): the caller
 # makes what they must reach readable by that user.
 APACHE_MODULES=/usr/lib/apache2/modules
+APACHE2=${APACHE2:-$(command -v apache2 || echo /usr/sbin/apache2)}
 apache_render() {
     local prefix=$1 port=$2 mpm=$3 file=$4 m user_lines="" loads=""
     shift 4
@@ -416,11 +417,11 @@ CONF
 # background job and waits for PORT. Sets APACHE_PID.
 apache_run() {
     local prefix=$1 port=$2
-    if ! apache2 -t -d "$prefix" -f "$prefix/httpd.conf" >"$prefix/configtest.log" 2>&1; then
+    if ! "$APACHE2" -t -d "$prefix" -f "$prefix/httpd.conf" >"$prefix/configtest.log" 2>&1; then
         cat "$prefix/configtest.log" >&2
         return 1
     fi
-    start_bg "$prefix/stderr.log" apache2 -d "$prefix" -f "$prefix/httpd.conf" -DFOREGROUND
+    start_bg "$prefix/stderr.log" "$APACHE2" -d "$prefix" -f "$prefix/httpd.conf" -DFOREGROUND
     APACHE_PID=$BG_PID
     if ! wait_port "$port" 20; then
         tail -n 20 "$prefix/logs/error.log" "$prefix/stderr.log" >&2
