@@ -12,7 +12,10 @@ PKG     := PKG_CONFIG_PATH=/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgcon
 PY_CFLAGS := $(shell $(PKG) --cflags python3-embed 2>/dev/null)
 PY_LIBS   := $(shell $(PKG) --libs python3-embed 2>/dev/null)
 DEP_CFLAGS := $(shell $(PKG) --cflags jansson yaml-0.1 libcurl libpcre2-8 2>/dev/null)
-DEP_LIBS   := $(shell $(PKG) --libs jansson yaml-0.1 libcurl libpcre2-8 2>/dev/null) -lfcgi -lpthread -lm
+# No libcurl here: fcgi/http_client.c dlopen()s it on first use, so that its ~30
+# libraries (OpenSSL, Kerberos, LDAP...) stay out of the front's memory. Only its
+# headers are needed at build time. dlopen is in libc since glibc 2.34 (no -ldl).
+DEP_LIBS   := $(shell $(PKG) --libs jansson yaml-0.1 libpcre2-8 2>/dev/null) -lfcgi -lpthread -lm
 
 VERSION := 0.1.0
 CFLAGS  ?= -O2 -g

@@ -87,6 +87,12 @@ static json_t *file_as_data_uri(const char *path)
     return s;
 }
 
+static int never_gone(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
 static void usage_predict(void)
 {
     fprintf(stderr, "usage: cog-fcgi predict PROJECT_DIR [-i name=value]... [-i name=@file] "
@@ -188,7 +194,7 @@ int cf_cli_predict(int argc, char **argv)
         fprintf(stderr, "cog-fcgi: %s\n", err.msg);
         goto out;
     }
-    cf_runner_wait(r, p);
+    cf_runner_run_direct(r, p, never_gone, NULL);
     cf_runner_lock(r);
     if (p->logs_len)
         fputs(p->logs, stderr);

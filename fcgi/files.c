@@ -1,7 +1,6 @@
 /* files.c - materialising file inputs and encoding file outputs. */
 #include "files.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "datauri.h"
+#include "http_client.h"
 #include "mime.h"
 
 static int ensure_tempdir(cf_prediction *p, cf_error *err)
@@ -87,35 +87,16 @@ static int write_file(const char *path, const unsigned char *data, size_t len, c
     return CF_OK;
 }
 
+/* Downloads url to path (no overall time limit, as Cog). The message is
+ * what a failed prediction shows as its error. */
 static int download(const char *url, const char *path, cf_error *err)
 {
-    FILE *f = fopen(path, "wbx");
-    if (f == NULL)
-        return cf_error_set(err, CF_EIO, "cannot create %s: %s", path, strerror(errno));
-    CURL *curl = curl_easy_init();
-    if (curl == NULL) {
-        fclose(f);
-        return cf_error_set(err, CF_ENOMEM, "cannot start a download");
-    }
-    char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "cog-fcgi/" CF_VERSION);
-    CURLcode rc = curl_easy_perform(curl);
-    curl_easy_cleanup(curl);
-    if (fclose(f) != 0 && rc == CURLE_OK)
-        return cf_error_set(err, CF_EIO, "cannot write %s: %s", path, strerror(errno));
-    if (rc != CURLE_OK)
-        return cf_error_set(err, CF_EFETCH, "failed to download %s: %s", url,
-                            errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    cf_error why;
+    int rc = cf_http_download(url, path, 0, &why);
+    if (rc == CF_EFETCH)
+        return cf_error_set(err, CF_EFETCH, "failed to download %s: %s", url, why.msg);
+    if (rc != CF_OK)
+        return cf_error_set(err, rc, "%s", why.msg);
     return CF_OK;
 }
 

@@ -163,7 +163,7 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         json_decref(accepted);
         goto out;
     }
-    if (cf_runner_wait_client(app->runner, p, client_gone, req) == 0)
+    if (cf_runner_run_direct(app->runner, p, client_gone, req) == 0)
         respond_prediction(app, req, 200, p);
 
 out:

@@ -61,6 +61,8 @@ typedef struct cf_prediction {
     int cancel_requested;
     double deadline;          /* monotonic; 0 = none */
     double last_webhook;      /* monotonic time of the last sent webhook */
+    int terminal_webhook_pending; /* the completed webhook is not delivered yet: state.h
+                                   * saves it, and a restart sends it again */
     pthread_cond_t done_cond; /* signalled at the terminal state */
 } cf_prediction;
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <sys/types.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -50,6 +51,11 @@ struct cf_runner {
     double kill_at;        /* monotonic time to SIGKILL a worker ignoring a cancel */
     int reload_pending;    /* retire the worker when idle, start one with cfg.spec */
     int draining;          /* shutting down: start nothing new */
+    int direct;            /* a request thread is running r->current itself and
+                            * is the only reader of the worker's frames */
+    int reading;           /* the runner thread is reading a frame unlocked */
+    unsigned direct_epoch; /* counts direct runs: a poll result from before one
+                            * may describe a frame the direct thread took */
 };
 
 void cf_runner_lock(cf_runner *r) { pthread_mutex_lock(&r->lock); }
@@ -457,6 +463,8 @@ static cf_prediction *queue_pop(cf_runner *r)
 
 /* Hands the next queued prediction to an idle worker. Lock held; dropped
  * while downloading inputs and writing the frame. */
+static int start_prediction(cf_runner *r, cf_prediction *p);
+
 static void dispatch(cf_runner *r)
 {
     while (r->state == W_READY && r->current == NULL && r->qlen > 0 && !r->stopping &&
@@ -467,33 +475,7 @@ static void dispatch(cf_runner *r)
             continue;
         }
         r->current = p;
-        cf_error err;
-        cf_error_clear(&err);
-        cf_runner_unlock(r);
-        int rc = cf_files_prepare(p, &err);
-        cf_runner_lock(r);
-        if (rc != CF_OK) {
-            finish_current(r, CF_STATUS_FAILED, err.msg);
-            continue;
-        }
-        if (p->cancel_requested) {
-            finish_current(r, CF_STATUS_CANCELED, NULL);
-            continue;
-        }
-        json_t *msg = json_pack("{s:s, s:s, s:s, s:O}", "type", "predict", "id", p->id, "mode",
-                                p->is_training ? "train" : "predict", "input",
-                                p->input_worker ? p->input_worker : json_object());
-        if (msg && p->context)
-            json_object_set(msg, "context", p->context);
-        int fd = r->slot.ipc_fd;
-        cf_runner_unlock(r);
-        rc = msg ? cf_ipc_send(fd, msg, &err) : CF_ENOMEM;
-        json_decref(msg);
-        cf_runner_lock(r);
-        if (rc != CF_OK) {
-            cf_log_error("CF0310", "cannot send a prediction to the worker: %s", err.msg);
-            worker_died(r);
-        }
+        start_prediction(r, p);
     }
 }
 
@@ -510,9 +492,13 @@ static void *runner_main(void *arg)
         int nfds = 0;
         fds[nfds++] = (struct pollfd){.fd = r->wake[0], .events = POLLIN};
         int ipc_i = -1, log_i = -1;
+        pid_t polled = r->slot.pid;
+        unsigned epoch = r->direct_epoch;
         if (r->slot.pid > 0) {
-            ipc_i = nfds;
-            fds[nfds++] = (struct pollfd){.fd = r->slot.ipc_fd, .events = POLLIN};
+            if (!r->direct) {
+                ipc_i = nfds;
+                fds[nfds++] = (struct pollfd){.fd = r->slot.ipc_fd, .events = POLLIN};
+            }
             log_i = nfds;
             fds[nfds++] = (struct pollfd){.fd = r->slot.log_fd, .events = POLLIN};
         }
@@ -536,15 +522,22 @@ static void *runner_main(void *arg)
             while (read(r->wake[0], buf, sizeof buf) > 0) {
             }
         }
+        if (r->slot.pid != polled || polled == 0) {
+            /* the worker changed while we polled (a direct runner saw it die) */
+            dispatch(r);
+            continue;
+        }
         if (log_i >= 0 && (fds[log_i].revents & POLLIN))
             drain_logs(r);
-        if (ipc_i >= 0 && fds[ipc_i].revents) {
+        if (ipc_i >= 0 && fds[ipc_i].revents && !r->direct && epoch == r->direct_epoch) {
             cf_error err;
             cf_error_clear(&err);
             int fd = r->slot.ipc_fd;
+            r->reading = 1;
             cf_runner_unlock(r);
             json_t *msg = cf_ipc_recv(fd, &err);
             cf_runner_lock(r);
+            r->reading = 0;
             if (msg == NULL) {
                 if (strcmp(err.msg, "eof") != 0)
                     cf_log_error("CF0311", "worker protocol error: %s", err.msg);
@@ -707,6 +700,90 @@ void cf_runner_wait_ready(cf_runner *r)
     cf_runner_unlock(r);
 }
 
+/* Sends p's predict frame to the worker. Lock held; dropped while files
+ * are prepared and the frame is written. Returns 0, or -1 when p ended
+ * already (its files failed, it was canceled) or the worker is gone. */
+static int start_prediction(cf_runner *r, cf_prediction *p)
+{
+    cf_error err;
+    cf_error_clear(&err);
+    cf_runner_unlock(r);
+    int rc = cf_files_prepare(p, &err);
+    cf_runner_lock(r);
+    if (rc != CF_OK) {
+        finish_current(r, CF_STATUS_FAILED, err.msg);
+        return -1;
+    }
+    if (p->cancel_requested) {
+        finish_current(r, CF_STATUS_CANCELED, NULL);
+        return -1;
+    }
+    json_t *msg = json_pack("{s:s, s:s, s:s, s:O}", "type", "predict", "id", p->id, "mode",
+                            p->is_training ? "train" : "predict", "input",
+                            p->input_worker ? p->input_worker : json_object());
+    if (msg && p->context)
+        json_object_set(msg, "context", p->context);
+    int fd = r->slot.ipc_fd;
+    cf_runner_unlock(r);
+    rc = msg ? cf_ipc_send(fd, msg, &err) : CF_ENOMEM;
+    json_decref(msg);
+    cf_runner_lock(r);
+    if (rc != CF_OK) {
+        cf_log_error("CF0310", "cannot send a prediction to the worker: %s", err.msg);
+        worker_died(r);
+        return -1;
+    }
+    return 0;
+}
+
+int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx)
+{
+    int gone = 0;
+    cf_runner_lock(r);
+    if (r->current != p || !r->direct) {
+        cf_runner_unlock(r);
+        return cf_runner_wait_client(r, p, client_gone, ctx);
+    }
+    if (start_prediction(r, p) == 0) {
+        while (r->current == p) {
+            int fd = r->slot.ipc_fd;
+            cf_runner_unlock(r);
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            int n = poll(&pfd, 1, 100);
+            json_t *msg = NULL;
+            cf_error err;
+            cf_error_clear(&err);
+            if (n > 0)
+                msg = cf_ipc_recv(fd, &err);
+            else if (!gone && client_gone(ctx))
+                gone = 1;
+            cf_runner_lock(r);
+            if (gone == 1 && r->current == p && !p->cancel_requested) {
+                cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
+                cancel_running(r, p, NULL);
+                wake_thread(r);
+                gone = 2;
+            }
+            if (n <= 0)
+                continue;
+            if (msg == NULL) {
+                if (strcmp(err.msg, "eof") != 0)
+                    cf_log_error("CF0311", "worker protocol error: %s", err.msg);
+                worker_died(r);
+                break;
+            }
+            handle_frame(r, msg);
+            json_decref(msg);
+        }
+    }
+    r->direct = 0;
+    wake_thread(r); /* the runner reads frames again and starts what is queued */
+    cf_runner_unlock(r);
+    if (!cf_prediction_is_terminal(p))
+        return cf_runner_wait_client(r, p, client_gone, ctx) || gone;
+    return gone != 0;
+}
+
 int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error *err)
 {
     int rc = CF_OK;
@@ -726,8 +803,6 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
         goto out;
     }
     cf_prediction_incref(p);
-    r->queue[(r->qhead + r->qlen) % r->qcap] = p;
-    r->qlen++;
     if (p->started_at <= 0)
         p->started_at = cf_now();
     if (p->deadline <= 0 && r->cfg.predict_timeout > 0)
@@ -735,7 +810,18 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
     emit(r, p, CF_EVENT_START);
     if (accepted)
         *accepted = cf_prediction_to_json(p);
-    wake_thread(r);
+    if (!p->is_async && idle && !r->draining && !r->reload_pending && !r->reading &&
+        !r->stopping) {
+        /* Fast path: the request thread runs it (cf_runner_run_direct),
+         * saving two thread hand-offs per prediction. */
+        r->current = p;
+        r->direct = 1;
+        r->direct_epoch++;
+    } else {
+        r->queue[(r->qhead + r->qlen) % r->qcap] = p;
+        r->qlen++;
+        wake_thread(r);
+    }
 out:
     cf_runner_unlock(r);
     return rc;

@@ -1,7 +1,6 @@
 /* webhook.c - a queue of webhook deliveries and the thread that sends them. */
 #include "webhook.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "http_client.h"
 #include "log.h"
 
 #define MAX_RETRIES 12
@@ -44,57 +44,48 @@ static void delivery_free(delivery *d)
     free(d);
 }
 
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    (void)ptr;
-    (void)userdata;
-    return size * nmemb;
-}
-
 /* POSTs one delivery. Returns 1 when done (sent, or failed for good), 0 when
  * it should be retried. */
-static int post_once(CURL *curl, delivery *d)
+static int post_once(delivery *d)
 {
-    struct curl_slist *headers = NULL;
-    char line[1024];
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    snprintf(line, sizeof line, "User-Agent: cog-worker/0.15.5 cog-fcgi/%s", CF_VERSION);
-    headers = curl_slist_append(headers, line);
+    char agent[128], auth[1024], parent[1024], state[1024];
+    const char *headers[6];
+    int n = 0;
+    headers[n++] = "Content-Type: application/json";
+    snprintf(agent, sizeof agent, "User-Agent: cog-worker/0.15.5 cog-fcgi/%s", CF_VERSION);
+    headers[n++] = agent;
     const char *token = getenv("WEBHOOK_AUTH_TOKEN");
     if (token && *token) {
-        snprintf(line, sizeof line, "Authorization: Bearer %s", token);
-        headers = curl_slist_append(headers, line);
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        headers[n++] = auth;
     }
     if (d->traceparent) {
-        snprintf(line, sizeof line, "traceparent: %s", d->traceparent);
-        headers = curl_slist_append(headers, line);
+        snprintf(parent, sizeof parent, "traceparent: %s", d->traceparent);
+        headers[n++] = parent;
     }
     if (d->tracestate) {
-        snprintf(line, sizeof line, "tracestate: %s", d->tracestate);
-        headers = curl_slist_append(headers, line);
+        snprintf(state, sizeof state, "tracestate: %s", d->tracestate);
+        headers[n++] = state;
     }
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, d->url);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, d->body);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
+    headers[n] = NULL;
+    cf_http_response resp;
+    cf_error err;
+    int rc = cf_http_request("POST", d->url, headers, d->body, strlen(d->body), 10.0, 0, &resp,
+                             &err);
+    long status = resp.status;
+    cf_http_response_cleanup(&resp);
     d->attempts++;
-    int retryable = rc != CURLE_OK || status == 429 || status == 500 || status == 502 ||
+    int retryable = rc != CF_OK || status == 429 || status == 500 || status == 502 ||
                     status == 503 || status == 504;
     if (!retryable)
         return 1;
-    if (rc != CURLE_OK)
-        cf_log_warn("CF0401", "webhook to %s failed: %s", d->url, curl_easy_strerror(rc));
+    if (rc != CF_OK)
+        cf_log_warn("CF0401", "webhook to %s failed: %s", d->url, err.msg);
     else
         cf_log_warn("CF0402", "webhook to %s answered %ld", d->url, status);
+    /* without libcurl no retry can succeed */
+    if (rc != CF_OK && cf_http_available(NULL) != CF_OK)
+        return 1;
     if (!d->terminal || d->attempts > MAX_RETRIES)
         return 1;
     return 0;
@@ -103,7 +94,6 @@ static int post_once(CURL *curl, delivery *d)
 static void *sender_main(void *arg)
 {
     cf_webhooks *w = arg;
-    CURL *curl = curl_easy_init();
     pthread_mutex_lock(&w->lock);
     for (;;) {
         double now = cf_monotonic();
@@ -140,7 +130,7 @@ static void *sender_main(void *arg)
         delivery *d = *due;
         *due = d->next;
         pthread_mutex_unlock(&w->lock);
-        int finished = curl ? post_once(curl, d) : 1;
+        int finished = post_once(d);
         pthread_mutex_lock(&w->lock);
         if (finished) {
             delivery_free(d);
@@ -163,7 +153,6 @@ static void *sender_main(void *arg)
         delivery_free(d);
     }
     pthread_mutex_unlock(&w->lock);
-    curl_easy_cleanup(curl);
     return NULL;
 }
 

@@ -8,7 +8,8 @@
 # socket on fd 3. Checks: nothing runs before the first request; the unit files pass
 # `systemd-analyze verify` (paths replaced, instance "hello") and the hardened service scores
 # OK in `systemd-analyze security --offline`; the activated process is cog-fcgi itself; one
-# prediction and one 422 through nginx.
+# prediction and one 422 through nginx. Then, with a stand-in for systemd's socket keeping and
+# Restart=, predictions sent while cog-fcgi is dead are answered after its restart.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
@@ -69,5 +70,74 @@ is_ours() {
 }
 check "the activated process is cog-fcgi itself (pid $act_pid, socket on fd 3)" is_ours
 check_hello "systemd socket" "$base"
+stop_nginx
+stop_pid "$act_pid"
+forget_pid "$act_pid"
 
+# What the .socket unit adds over a plain listener: systemd keeps the socket while the service
+# is down and starts it again (Restart=on-failure), so requests sent meanwhile wait instead of
+# being refused. systemd-socket-activate does not restart; this small stand-in does what
+# systemd does: hold the socket, start ExecStart with LISTEN_FDS=1/LISTEN_PID on fd 3, restart
+# it 0.5 s (RestartSec) after it dies.
+cat >"$T/hold.py" <<'PY'
+import os, signal, socket, sys, time
+host, port, pidfile, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, port))
+s.listen(1024)
+child = 0
+def stop(*_):
+    if child:
+        os.kill(child, signal.SIGTERM)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    child = os.fork()
+    if child == 0:
+        os.dup2(s.fileno(), 3)
+        os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+        os.execv(cmd[0], cmd)
+    with open(pidfile + ".tmp", "w") as f:
+        f.write(str(child))
+    os.rename(pidfile + ".tmp", pidfile)
+    os.waitpid(child, 0)
+    time.sleep(0.5)
+PY
+fport=$(free_port)
+nport=$(free_port)
+start_bg "$T/hold.log" "$PY" "$T/hold.py" 127.0.0.1 "$fport" "$T/front.pid" "${cmd[@]}"
+check "socket holder listens on 127.0.0.1:$fport" wait_port "$fport" 10
+pre=$T/nginx2
+mkdir -p "$pre"
+sed "s|127\.0\.0\.1:9000|127.0.0.1:$fport|g" "$ROOT/nginx/cog-fcgi-tcp.conf" >"$pre/cog-fcgi-tcp.conf"
+nginx_render "$pre" "$pre/cog-fcgi-tcp.conf" "$nport"
+if nginx_run "$pre" "$nport"; then
+    base=http://127.0.0.1:$nport
+    check "held socket: READY" wait_ready "$base" 30
+    old=$(cat "$T/front.pid")
+    kill -KILL "$old" $(cat /proc/"$old"/task/*/children 2>/dev/null) 2>/dev/null
+    for n in 1 2 3; do
+        curl -s -o "$T/during.$n" -w '%{http_code}\n' --max-time 30 -X POST \
+            -H 'Content-Type: application/json' --data-binary '{"input": {"text": "later"}}' \
+            "$base/predictions" >"$T/during.$n.code" &
+    done
+    wait_jobs() {
+        local n
+        for n in 1 2 3; do
+            for i in $(seq 300); do
+                [ -s "$T/during.$n.code" ] && break
+                sleep 0.1
+            done
+        done
+    }
+    wait_jobs
+    codes=$(cat "$T/during.1.code" "$T/during.2.code" "$T/during.3.code" | tr '\n' ' ')
+    check "3 predictions sent while cog-fcgi was dead wait for its restart: 200 200 200 ($codes)" \
+        [ "$codes" = "200 200 200 " ]
+    new=$(cat "$T/front.pid")
+    check "cog-fcgi was restarted (pid $old -> $new) on the same socket" [ "$new" != "$old" ]
+else
+    fail "nginx starts (held socket)"
+fi
 finish

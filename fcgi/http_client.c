@@ -1,0 +1,411 @@
+/* http_client.c - HTTP requests, downloads and uploads through a libcurl loaded on first use. */
+#include "http_client.h"
+
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_LIBCURL "libcurl.so.4"
+#define CONNECT_TIMEOUT_MS 30000L
+#define MAX_REDIRECTS 10L
+
+/* The part of libcurl we use, filled by dlsym. <curl/curl.h> gives the
+ * types and constants only: nothing here references a libcurl symbol, so
+ * the front links without -lcurl. The field names differ from curl's
+ * because curl.h defines some of those names as type-checking macros. */
+typedef struct curl_api {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *c);
+    CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+    CURLcode (*easy_perform)(CURL *c);
+    CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode rc);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *line);
+    void (*slist_free_all)(struct curl_slist *list);
+    curl_mime *(*mime_init)(CURL *c);
+    curl_mimepart *(*mime_addpart)(curl_mime *mime);
+    CURLcode (*mime_name)(curl_mimepart *part, const char *name);
+    CURLcode (*mime_filedata)(curl_mimepart *part, const char *path);
+    CURLcode (*mime_type)(curl_mimepart *part, const char *type);
+    void (*mime_free)(curl_mime *mime);
+} curl_api;
+
+/* Written once under api_once, read-only after: the only global state. */
+static curl_api api;
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+static int api_ok;
+static char api_error[512];
+
+/* Loads libcurl and runs curl_global_init, once per process. The handle is
+ * never closed: libcurl's global state lives until exit. RTLD_LOCAL keeps
+ * its symbols (and OpenSSL's) out of the global namespace. */
+static void api_load(void)
+{
+    const char *name = getenv("COG_FCGI_LIBCURL");
+    if (name == NULL || *name == '\0')
+        name = DEFAULT_LIBCURL;
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL) {
+        const char *why = dlerror();
+        snprintf(api_error, sizeof api_error, "%s", why ? why : name);
+        return;
+    }
+    /* memcpy because ISO C has no cast from void * to a function pointer. */
+#define LOAD(field, symbol)                                                                    \
+    do {                                                                                       \
+        void *p_ = dlsym(h, symbol);                                                           \
+        if (p_ == NULL) {                                                                      \
+            snprintf(api_error, sizeof api_error, "%s has no %s", name, symbol);               \
+            return;                                                                            \
+        }                                                                                      \
+        memcpy(&api.field, &p_, sizeof p_);                                                    \
+    } while (0)
+    LOAD(global_init, "curl_global_init");
+    LOAD(easy_init, "curl_easy_init");
+    LOAD(easy_cleanup, "curl_easy_cleanup");
+    LOAD(easy_setopt, "curl_easy_setopt");
+    LOAD(easy_perform, "curl_easy_perform");
+    LOAD(easy_getinfo, "curl_easy_getinfo");
+    LOAD(easy_strerror, "curl_easy_strerror");
+    LOAD(slist_append, "curl_slist_append");
+    LOAD(slist_free_all, "curl_slist_free_all");
+    LOAD(mime_init, "curl_mime_init");
+    LOAD(mime_addpart, "curl_mime_addpart");
+    LOAD(mime_name, "curl_mime_name");
+    LOAD(mime_filedata, "curl_mime_filedata");
+    LOAD(mime_type, "curl_mime_type");
+    LOAD(mime_free, "curl_mime_free");
+#undef LOAD
+    CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        snprintf(api_error, sizeof api_error, "curl_global_init failed: %s",
+                 api.easy_strerror(rc));
+        return;
+    }
+    api_ok = 1;
+}
+
+int cf_http_available(cf_error *err)
+{
+    pthread_once(&api_once, api_load);
+    if (!api_ok)
+        return cf_error_set(err, CF_EFETCH, "libcurl is not installed: %s", api_error);
+    return CF_OK;
+}
+
+void cf_http_response_cleanup(cf_http_response *r)
+{
+    if (r == NULL)
+        return;
+    free(r->location);
+    free(r->final_url);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* What the callbacks of one transfer share. */
+typedef struct exchange {
+    cf_http_response *resp; /* NULL: no headers or body kept */
+    size_t cap;             /* of resp->body */
+    FILE *out;              /* download target, or NULL */
+    FILE *in;               /* raw upload source, or NULL */
+    int nomem;
+    int write_failed; /* errno of a failed write to out, or 0 */
+} exchange;
+
+/* Keeps the body in resp (up to CF_HTTP_MAX_BODY) or writes it to out.
+ * Returning less than given makes libcurl stop with CURLE_WRITE_ERROR. */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    exchange *x = arg;
+    size_t n = size * nmemb;
+    if (x->out) {
+        if (fwrite(data, 1, n, x->out) != n) {
+            x->write_failed = errno ? errno : EIO;
+            return 0;
+        }
+        return n;
+    }
+    if (x->resp == NULL)
+        return n;
+    cf_http_response *r = x->resp;
+    size_t keep = n;
+    if (r->body_len + keep > CF_HTTP_MAX_BODY) {
+        keep = CF_HTTP_MAX_BODY - r->body_len;
+        r->body_truncated = 1;
+    }
+    if (r->body_len + keep + 1 > x->cap) {
+        size_t cap = x->cap ? x->cap : 4096;
+        while (cap < r->body_len + keep + 1)
+            cap *= 2;
+        char *grown = realloc(r->body, cap);
+        if (grown == NULL) {
+            x->nomem = 1;
+            return 0;
+        }
+        r->body = grown;
+        x->cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, keep);
+    r->body_len += keep;
+    r->body[r->body_len] = '\0';
+    return n;
+}
+
+/* Keeps the Location header of the last response: a status line starts a
+ * new response (after a redirect or a 100 Continue) and forgets the last. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    exchange *x = arg;
+    size_t n = size * nmemb;
+    if (x->resp == NULL)
+        return n;
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        free(x->resp->location);
+        x->resp->location = NULL;
+        return n;
+    }
+    if (n < 9 || strncasecmp(data, "location:", 9) != 0)
+        return n;
+    const char *v = data + 9, *end = data + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    char *copy = strndup(v, (size_t)(end - v));
+    if (copy == NULL) {
+        x->nomem = 1;
+        return 0;
+    }
+    free(x->resp->location);
+    x->resp->location = copy;
+    return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+    exchange *x = arg;
+    size_t n = fread(buf, 1, size * nitems, x->in);
+    if (n == 0 && ferror(x->in))
+        return CURL_READFUNC_ABORT;
+    return n;
+}
+
+/* A header list of `headers` plus "Expect:" (no 100-continue round trip)
+ * and `extra` (may be NULL). NULL when out of memory. */
+static struct curl_slist *header_list(const char *const *headers, const char *extra)
+{
+    struct curl_slist *list = api.slist_append(NULL, "Expect:");
+    for (size_t i = 0; list && headers && headers[i]; i++) {
+        struct curl_slist *next = api.slist_append(list, headers[i]);
+        if (next == NULL) {
+            api.slist_free_all(list);
+            return NULL;
+        }
+        list = next;
+    }
+    if (list && extra) {
+        struct curl_slist *next = api.slist_append(list, extra);
+        if (next == NULL)
+            api.slist_free_all(list);
+        list = next;
+    }
+    return list;
+}
+
+/* Options every transfer shares. errbuf has CURL_ERROR_SIZE bytes. */
+static void set_common(CURL *c, const char *url, struct curl_slist *headers, double timeout_s,
+                       unsigned flags, exchange *x, char *errbuf)
+{
+    api.easy_setopt(c, CURLOPT_URL, url);
+    api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    api.easy_setopt(c, CURLOPT_USERAGENT, "cog-fcgi/" CF_VERSION);
+    api.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    long connect_ms = CONNECT_TIMEOUT_MS;
+    if (timeout_s > 0) {
+        long total_ms = (long)(timeout_s * 1000.0);
+        if (total_ms < 1)
+            total_ms = 1;
+        api.easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+        if (total_ms < connect_ms)
+            connect_ms = total_ms;
+    }
+    api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    if (flags & CF_HTTP_FOLLOW) {
+        api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        api.easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+    }
+    api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    api.easy_setopt(c, CURLOPT_WRITEDATA, x);
+    api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    api.easy_setopt(c, CURLOPT_HEADERDATA, x);
+}
+
+/* Runs the transfer and turns its outcome into our error. On success fills
+ * resp's status and final URL. */
+static int perform(CURL *c, exchange *x, const char *errbuf, cf_error *err)
+{
+    CURLcode rc = api.easy_perform(c);
+    if (x->nomem)
+        return cf_error_set(err, CF_ENOMEM, "out of memory for an HTTP response");
+    if (x->write_failed)
+        return cf_error_set(err, CF_EIO, "cannot write the download: %s",
+                            strerror(x->write_failed));
+    if (rc != CURLE_OK)
+        return cf_error_set(err, CF_EFETCH, "%s", errbuf[0] ? errbuf : api.easy_strerror(rc));
+    if (x->resp) {
+        char *url = NULL;
+        api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->resp->status);
+        api.easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
+        if (url && (x->resp->final_url = strdup(url)) == NULL)
+            return cf_error_set(err, CF_ENOMEM, "out of memory for an HTTP response");
+    }
+    return CF_OK;
+}
+
+int cf_http_request(const char *method, const char *url, const char *const *headers,
+                    const void *body, size_t body_len, double timeout_s, unsigned flags,
+                    cf_http_response *resp, cf_error *err)
+{
+    CURL *c = NULL;
+    struct curl_slist *list = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    exchange x = {.resp = resp};
+    memset(resp, 0, sizeof *resp);
+    int rc = cf_http_available(err);
+    if (rc != CF_OK)
+        goto cleanup;
+    c = api.easy_init();
+    list = c ? header_list(headers, NULL) : NULL;
+    if (list == NULL) {
+        rc = cf_error_set(err, CF_ENOMEM, "out of memory for an HTTP request");
+        goto cleanup;
+    }
+    set_common(c, url, list, timeout_s, flags, &x, errbuf);
+    if (strcmp(method, "GET") == 0) {
+        api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        api.easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else {
+        /* POSTFIELDS sends the body with any method; curl does not copy it. */
+        api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        api.easy_setopt(c, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+        if (strcmp(method, "POST") != 0)
+            api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    }
+    rc = perform(c, &x, errbuf, err);
+cleanup:
+    if (list)
+        api.slist_free_all(list);
+    if (c)
+        api.easy_cleanup(c);
+    return rc;
+}
+
+int cf_http_download(const char *url, const char *path, double timeout_s, cf_error *err)
+{
+    CURL *c = NULL;
+    struct curl_slist *list = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    exchange x = {0};
+    int rc = cf_http_available(err);
+    if (rc != CF_OK)
+        return rc;
+    x.out = fopen(path, "wbxe");
+    if (x.out == NULL)
+        return cf_error_set(err, CF_EIO, "cannot create %s: %s", path, strerror(errno));
+    c = api.easy_init();
+    list = c ? header_list(NULL, NULL) : NULL;
+    if (list == NULL) {
+        rc = cf_error_set(err, CF_ENOMEM, "out of memory for a download");
+        goto cleanup;
+    }
+    set_common(c, url, list, timeout_s, CF_HTTP_FOLLOW, &x, errbuf);
+    api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    api.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    rc = perform(c, &x, errbuf, err);
+cleanup:
+    if (list)
+        api.slist_free_all(list);
+    if (c)
+        api.easy_cleanup(c);
+    if (fclose(x.out) != 0 && rc == CF_OK)
+        rc = cf_error_set(err, CF_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (rc != CF_OK)
+        unlink(path);
+    return rc;
+}
+
+int cf_http_put_file(const char *url, const char *path, const char *content_type, int multipart,
+                     const char *const *headers, double timeout_s, unsigned flags,
+                     cf_http_response *resp, cf_error *err)
+{
+    CURL *c = NULL;
+    struct curl_slist *list = NULL;
+    curl_mime *mime = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    char type_line[512];
+    exchange x = {.resp = resp};
+    struct stat st;
+    memset(resp, 0, sizeof *resp);
+    int rc = cf_http_available(err);
+    if (rc != CF_OK)
+        goto cleanup;
+    x.in = fopen(path, "rbe");
+    if (x.in == NULL || fstat(fileno(x.in), &st) != 0) {
+        rc = cf_error_set(err, CF_EIO, "cannot read %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (!multipart && content_type)
+        snprintf(type_line, sizeof type_line, "Content-Type: %s", content_type);
+    c = api.easy_init();
+    list = c ? header_list(headers, !multipart && content_type ? type_line : NULL) : NULL;
+    if (list == NULL) {
+        rc = cf_error_set(err, CF_ENOMEM, "out of memory for an upload");
+        goto cleanup;
+    }
+    set_common(c, url, list, timeout_s, flags, &x, errbuf);
+    if (multipart) {
+        /* curl_mime_filedata names the part after path's basename. */
+        curl_mimepart *part = NULL;
+        mime = api.mime_init(c);
+        part = mime ? api.mime_addpart(mime) : NULL;
+        if (part == NULL || api.mime_name(part, "file") != CURLE_OK ||
+            api.mime_filedata(part, path) != CURLE_OK ||
+            (content_type && api.mime_type(part, content_type) != CURLE_OK)) {
+            rc = cf_error_set(err, CF_ENOMEM, "out of memory for an upload");
+            goto cleanup;
+        }
+        api.easy_setopt(c, CURLOPT_MIMEPOST, mime);
+        api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    } else {
+        api.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        api.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        api.easy_setopt(c, CURLOPT_READDATA, &x);
+        api.easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+    }
+    rc = perform(c, &x, errbuf, err);
+cleanup:
+    if (c)
+        api.easy_cleanup(c);
+    /* after the handle: curl_mime_free must not run while a handle uses it */
+    if (mime)
+        api.mime_free(mime);
+    if (list)
+        api.slist_free_all(list);
+    if (x.in)
+        fclose(x.in);
+    return rc;
+}

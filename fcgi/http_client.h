@@ -1,0 +1,73 @@
+/* http_client.h - the front's one HTTP client: libcurl, loaded on first use.
+ *
+ * The front does not link libcurl: its ~30 dependencies (OpenSSL, GnuTLS,
+ * Kerberos, LDAP, ...) would cost megabytes of resident pages in a process
+ * that must stay small and that most deployments never use for HTTP. The
+ * first call here dlopen()s "libcurl.so.4" (or $COG_FCGI_LIBCURL), runs
+ * curl_global_init once, and every call goes through a table of function
+ * pointers. When libcurl cannot be loaded each call fails with CF_EFETCH and
+ * "libcurl is not installed: ...".
+ *
+ * Every function is thread-safe and blocking; each call uses its own curl
+ * handle. Only http:// and https:// URLs are fetched, on redirects too.
+ */
+#ifndef CF_HTTP_CLIENT_H
+#define CF_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* Flags for cf_http_request and cf_http_put_file. */
+enum {
+    CF_HTTP_FOLLOW = 1, /* follow up to 10 redirects (http/https only) */
+};
+
+/* Bodies kept in a response beyond this are dropped (body_truncated). */
+#define CF_HTTP_MAX_BODY (8u << 20)
+
+/* Caller-owned; cf_http_response_cleanup frees what the calls filled in. */
+typedef struct cf_http_response {
+    long status;        /* of the last response */
+    char *location;     /* Location header of the last response, or NULL */
+    char *final_url;    /* URL of the last request (after redirects), or NULL */
+    char *body;         /* NUL-terminated (body_len excludes the NUL), or NULL */
+    size_t body_len;
+    int body_truncated; /* 1 when more than CF_HTTP_MAX_BODY bytes came */
+} cf_http_response;
+
+/* Loads libcurl if not done yet. 0 when it is usable, else CF_EFETCH with
+ * "libcurl is not installed: <why>" (the same error every call gives). */
+int cf_http_available(cf_error *err);
+
+/* Sends one request. method is "GET", "HEAD", "POST", "PUT", "DELETE", ...;
+ * headers is NULL or a NULL-terminated array of "Name: value" lines; body
+ * (body_len bytes, may be NULL) is sent for any method but GET and HEAD.
+ * timeout_s bounds the whole exchange (0: no bound; connecting is bounded
+ * by 30 s in any case). Returns 0 when an HTTP answer came, whatever its
+ * status, and fills *resp (which the caller cleans up, also on failure);
+ * CF_EFETCH with libcurl's message in err when none came (connection
+ * refused, timeout, bad URL, libcurl missing), CF_ENOMEM. */
+int cf_http_request(const char *method, const char *url, const char *const *headers,
+                    const void *body, size_t body_len, double timeout_s, unsigned flags,
+                    cf_http_response *resp, cf_error *err);
+
+/* Frees what *r holds and zeroes it; a zeroed response is a no-op. */
+void cf_http_response_cleanup(cf_http_response *r);
+
+/* GETs url into a new file at path (which must not exist), following
+ * redirects. An HTTP status >= 400 is a failure. Returns 0, or CF_EFETCH
+ * with libcurl's message (e.g. "The requested URL returned error: 404"),
+ * or CF_EIO when path cannot be written; path is removed on failure. */
+int cf_http_download(const char *url, const char *path, double timeout_s, cf_error *err);
+
+/* PUTs the file at path to url: its raw bytes with Content-Type
+ * content_type (NULL: none), or, when multipart is set, a
+ * multipart/form-data body with one field "file" whose filename is path's
+ * basename (Cog's output_file_prefix). headers and flags as for
+ * cf_http_request; returns as it does, or CF_EIO when path cannot be read. */
+int cf_http_put_file(const char *url, const char *path, const char *content_type, int multipart,
+                     const char *const *headers, double timeout_s, unsigned flags,
+                     cf_http_response *resp, cf_error *err);
+
+#endif

@@ -1,0 +1,904 @@
+/* state.c - prediction records saved atomically in a state directory. */
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "files.h"
+#include "log.h"
+
+#define RECORD_VERSION 1
+#define NAME_LEN 256 /* a record file name: "~" + base64url of 127 bytes + ".json" fits */
+
+static const char secrets_msg[] =
+    "the prediction was interrupted and its secret inputs were not persisted";
+static const char interrupted_msg[] =
+    "the prediction was interrupted: cog-fcgi stopped while it ran";
+
+/* What the index knows of each record on disk, so that expire reads no file
+ * and a record keeps the sequence number of its first save. */
+typedef struct entry {
+    struct entry *next;
+    char id[128];
+    unsigned long long seq;
+    int finished;
+    int pending;
+    double completed_at;
+} entry;
+
+struct cf_state {
+    char *dir;
+    int dir_fd;  /* every file is opened relative to it */
+    int lock_fd; /* holds the flock */
+    entry **buckets;
+    size_t nbuckets;
+    size_t count;
+    unsigned long long next_seq;
+};
+
+/* ---- names and hashes ------------------------------------------------- */
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int plain_id(const char *id)
+{
+    if (*id == '\0')
+        return 0;
+    for (const char *c = id; *c; c++) {
+        int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                 (*c >= '0' && *c <= '9') || *c == '_' || *c == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* The file name of id's record (buf >= NAME_LEN). Plain ids stay readable;
+ * any other id becomes "~" + base64url, which never collides with a plain
+ * one and never holds '/' or '.'. */
+static void record_name(const char *id, char *buf)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    if (plain_id(id)) {
+        snprintf(buf, NAME_LEN, "%.127s.json", id);
+        return;
+    }
+    const unsigned char *in = (const unsigned char *)id;
+    size_t n = strnlen(id, 127), o = 0;
+    buf[o++] = '~';
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        buf[o++] = b64[(v >> 18) & 63];
+        buf[o++] = b64[(v >> 12) & 63];
+        if (i + 1 < n)
+            buf[o++] = b64[(v >> 6) & 63];
+        if (i + 2 < n)
+            buf[o++] = b64[v & 63];
+    }
+    memcpy(buf + o, ".json", 6);
+}
+
+/* ---- the index ---------------------------------------------------------- */
+
+static entry *index_find(cf_state *s, const char *id)
+{
+    for (entry *e = s->buckets[fnv1a(id) % s->nbuckets]; e; e = e->next)
+        if (strcmp(e->id, id) == 0)
+            return e;
+    return NULL;
+}
+
+static void index_grow(cf_state *s)
+{
+    size_t n = s->nbuckets * 2;
+    entry **b = calloc(n, sizeof *b);
+    if (b == NULL)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        entry *e = s->buckets[i];
+        while (e) {
+            entry *next = e->next;
+            size_t k = fnv1a(e->id) % n;
+            e->next = b[k];
+            b[k] = e;
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = n;
+}
+
+/* Finds or adds id's entry; a new one gets seq (0 = the next number). */
+static entry *index_add(cf_state *s, const char *id, unsigned long long seq)
+{
+    entry *e = index_find(s, id);
+    if (e)
+        return e;
+    if (s->count >= 2 * s->nbuckets)
+        index_grow(s);
+    e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    snprintf(e->id, sizeof e->id, "%s", id);
+    e->seq = seq ? seq : s->next_seq;
+    if (e->seq >= s->next_seq)
+        s->next_seq = e->seq + 1;
+    size_t k = fnv1a(id) % s->nbuckets;
+    e->next = s->buckets[k];
+    s->buckets[k] = e;
+    s->count++;
+    return e;
+}
+
+static void index_drop(cf_state *s, const char *id)
+{
+    for (entry **pp = &s->buckets[fnv1a(id) % s->nbuckets]; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->id, id) == 0) {
+            entry *e = *pp;
+            *pp = e->next;
+            free(e);
+            s->count--;
+            return;
+        }
+    }
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *c = path + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *c = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* Writes, fsyncs and removes a one-byte file: creating an empty file can
+ * still work on a full disk, a byte of data cannot. */
+static int probe(cf_state *s)
+{
+    char name[64];
+    snprintf(name, sizeof name, ".probe-%ld", (long)getpid());
+    int fd = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = write(fd, "x", 1) == 1 && fsync(fd) == 0 ? 0 : -1;
+    int saved = errno;
+    close(fd);
+    unlinkat(s->dir_fd, name, 0);
+    errno = saved;
+    return rc;
+}
+
+cf_state *cf_state_open(const char *dir, cf_error *err)
+{
+    cf_state *s = calloc(1, sizeof *s);
+    const char *what = "create";
+    if (s == NULL) {
+        cf_error_set(err, CF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->dir_fd = s->lock_fd = -1;
+    s->next_seq = 1;
+    s->nbuckets = 256;
+    s->dir = strdup(dir);
+    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+    if (s->dir == NULL || s->buckets == NULL) {
+        cf_error_set(err, CF_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (strlen(dir) > PATH_MAX - NAME_LEN - 16) {
+        errno = ENAMETOOLONG;
+        goto fail_errno;
+    }
+    if (make_dirs(dir) != 0)
+        goto fail_errno;
+    what = "open";
+    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0)
+        goto fail_errno;
+    what = "lock";
+    s->lock_fd = openat(s->dir_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (s->lock_fd < 0)
+        goto fail_errno;
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            cf_error_set(err, CF_EBUSY,
+                         "state directory %s is in use by another cog-fcgi process "
+                         "(give each one its own --state-dir)", dir);
+            goto fail;
+        }
+        goto fail_errno;
+    }
+    what = "write to";
+    if (probe(s) != 0)
+        goto fail_errno;
+    struct stat st;
+    if (fstat(s->dir_fd, &st) == 0 && (st.st_mode & 077))
+        cf_log_warn("CF0402", "state directory %s is open to other users (mode %03o); "
+                    "it holds prediction inputs and webhook URLs", dir,
+                    (unsigned)(st.st_mode & 0777));
+    return s;
+fail_errno:
+    cf_error_set(err, CF_EIO, "cannot %s the state directory %s: %s", what, dir,
+                 strerror(errno));
+fail:
+    cf_state_free(s);
+    return NULL;
+}
+
+void cf_state_free(cf_state *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; s->buckets && i < s->nbuckets; i++) {
+        entry *e = s->buckets[i];
+        while (e) {
+            entry *next = e->next;
+            free(e);
+            e = next;
+        }
+    }
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* drops the flock */
+    if (s->dir_fd >= 0)
+        close(s->dir_fd);
+    free(s->buckets);
+    free(s->dir);
+    free(s);
+}
+
+const char *cf_state_dir(const cf_state *s)
+{
+    return s->dir;
+}
+
+/* ---- encoding a record ---------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], min;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3Fu >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* A JSON string of len bytes of text. Model logs may hold bytes that are
+ * not UTF-8, which JSON cannot carry: those become U+FFFD. New reference. */
+static json_t *text_json(const char *s, size_t len)
+{
+    json_t *j = json_stringn(s, len);
+    if (j != NULL)
+        return j;
+    char *clean = malloc(3 * len + 1);
+    if (clean == NULL)
+        return NULL;
+    const unsigned char *in = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(in + i, len - i);
+        if (k == 0) {
+            memcpy(clean + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(clean + o, in + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    j = json_stringn(clean, o);
+    free(clean);
+    return j;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? text_json(s, strlen(s)) : json_null();
+}
+
+static json_t *value_or_null(json_t *v)
+{
+    return v ? json_incref(v) : json_null();
+}
+
+/* input_worker without the values of Secret inputs. New reference;
+ * *omitted says whether one was left out. */
+static json_t *worker_input_json(const cf_prediction *p, int *omitted)
+{
+    *omitted = 0;
+    if (p->input_worker == NULL)
+        return json_null();
+    if (!json_is_object(p->input_worker))
+        return json_incref(p->input_worker);
+    json_t *o = json_object();
+    const char *name;
+    json_t *v;
+    json_object_foreach(p->input_worker, name, v) {
+        const char *kind = json_string_value(json_object_get(p->kinds, name));
+        if (kind && strcmp(kind, "secret") == 0 && !json_is_null(v)) {
+            *omitted = 1;
+            continue;
+        }
+        json_object_set(o, name, v);
+    }
+    return o;
+}
+
+/* The record as stored. New reference, NULL when out of memory. */
+static json_t *record_json(const cf_prediction *p, int running, unsigned long long seq)
+{
+    int terminal = cf_prediction_is_terminal(p), omitted = 0, failed = 0;
+    double deadline = 0;
+    if (p->deadline > 0) {
+        /* the monotonic clock restarts with the machine: keep wall time */
+        deadline = cf_now() + (p->deadline - cf_monotonic());
+        if (deadline <= 0)
+            deadline = 1;
+    }
+    /* before the table: the order its initialisers run in is unspecified */
+    json_t *worker_input = worker_input_json(p, &omitted);
+    json_t *o = json_object();
+    if (o == NULL) {
+        json_decref(worker_input);
+        return NULL;
+    }
+    struct {
+        const char *key;
+        json_t *value;
+    } fields[] = {
+        {"version", json_integer(RECORD_VERSION)},
+        {"id", json_string(p->id)},
+        {"seq", json_integer((json_int_t)seq)},
+        {"phase", json_string(terminal ? "finished" : running ? "running" : "queued")},
+        {"is_training", json_boolean(p->is_training)},
+        {"is_async", json_boolean(p->is_async)},
+        {"input_echo", value_or_null(p->input_echo)},
+        {"input_worker", worker_input},
+        {"secrets_omitted", json_boolean(omitted)},
+        {"kinds", value_or_null(p->kinds)},
+        {"context", value_or_null(p->context)},
+        {"output", value_or_null(p->output)},
+        {"output_is_iterator", json_boolean(p->output_is_iterator)},
+        {"created_at", str_or_null(p->created_at)},
+        {"started_at", json_real(p->started_at)},
+        {"completed_at", json_real(p->completed_at)},
+        {"logs", text_json(p->logs ? p->logs : "", p->logs ? p->logs_len : 0)},
+        {"error", str_or_null(p->error)},
+        {"status", json_string(cf_status_name(p->status))},
+        {"metrics", value_or_null(p->metrics)},
+        {"webhook", str_or_null(p->webhook)},
+        {"events", json_integer(p->events)},
+        {"traceparent", str_or_null(p->traceparent)},
+        {"tracestate", str_or_null(p->tracestate)},
+        {"tempdir", str_or_null(p->tempdir)},
+        {"raw_files", json_boolean(p->raw_files)},
+        {"cancel_requested", json_boolean(p->cancel_requested)},
+        {"deadline_wall", json_real(deadline)},
+        {"terminal_webhook_pending", json_boolean(p->terminal_webhook_pending)},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (json_object_set_new(o, fields[i].key, fields[i].value) != 0)
+            failed = 1; /* set_new released the value, NULL included */
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Replaces DIR/name by data: temp file, fsync, rename, fsync DIR. On
+ * failure nothing new is left behind (for a new record not even the file,
+ * should only the directory fsync fail). */
+static int replace_file(cf_state *s, const char *id, const char *name, const char *data,
+                        size_t len, int is_new, cf_error *err)
+{
+    char tmp[NAME_LEN + 8];
+    snprintf(tmp, sizeof tmp, ".tmp-%s", name);
+    const char *what = "create";
+    int fd = openat(s->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        goto fail;
+    what = "write";
+    if (write_all(fd, data, len) != 0)
+        goto fail;
+    what = "fsync";
+    if (fsync(fd) != 0)
+        goto fail;
+    what = "close";
+    int rc = close(fd);
+    fd = -1;
+    if (rc != 0)
+        goto fail;
+    what = "rename";
+    if (renameat(s->dir_fd, tmp, s->dir_fd, name) != 0)
+        goto fail;
+    if (fsync(s->dir_fd) != 0) {
+        int saved = errno;
+        if (is_new)
+            unlinkat(s->dir_fd, name, 0);
+        errno = saved;
+        what = "fsync the directory";
+        goto fail;
+    }
+    return CF_OK;
+fail:;
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlinkat(s->dir_fd, tmp, 0);
+    return cf_error_set(err, CF_EUNAVAIL, "cannot save prediction %s in %s: %s (%s)", id,
+                        s->dir, strerror(saved), what);
+}
+
+int cf_state_save(cf_state *s, const cf_prediction *p, int running, cf_error *err)
+{
+    int rc = CF_OK;
+    char *text = NULL;
+    json_t *rec = NULL;
+    char name[NAME_LEN];
+    entry *e = index_find(s, p->id);
+    int is_new = e == NULL;
+    if (is_new)
+        e = index_add(s, p->id, 0);
+    if (e != NULL)
+        rec = record_json(p, running, e->seq);
+    if (rec != NULL)
+        text = json_dumps(rec, JSON_COMPACT);
+    if (text == NULL) {
+        rc = cf_error_set(err, CF_ENOMEM, "out of memory saving prediction %s", p->id);
+        goto out;
+    }
+    record_name(p->id, name);
+    rc = replace_file(s, p->id, name, text, strlen(text), is_new, err);
+    if (rc == CF_OK) {
+        e->finished = cf_prediction_is_terminal(p);
+        e->pending = p->terminal_webhook_pending;
+        e->completed_at = p->completed_at;
+    }
+out:
+    if (rc != CF_OK && is_new && e != NULL)
+        index_drop(s, p->id);
+    free(text);
+    json_decref(rec);
+    return rc;
+}
+
+int cf_state_remove(cf_state *s, const char *id, cf_error *err)
+{
+    char name[NAME_LEN];
+    record_name(id, name);
+    index_drop(s, id);
+    if (unlinkat(s->dir_fd, name, 0) != 0 && errno != ENOENT)
+        return cf_error_set(err, CF_EIO, "cannot remove prediction %s from %s: %s", id, s->dir,
+                            strerror(errno));
+    return CF_OK;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+typedef struct loaded {
+    cf_prediction *p;
+    unsigned long long seq;
+    int changed; /* recover() changed it: save it again */
+} loaded;
+
+static char *dup_str(const json_t *rec, const char *key)
+{
+    const char *v = json_string_value(json_object_get(rec, key));
+    return v ? strdup(v) : NULL;
+}
+
+/* A borrowed value that is not null, as a new reference, or NULL. */
+static json_t *take_value(const json_t *rec, const char *key)
+{
+    json_t *v = json_object_get(rec, key);
+    return v && !json_is_null(v) ? json_incref(v) : NULL;
+}
+
+static int parse_status(const char *s, cf_status *out)
+{
+    for (cf_status st = CF_STATUS_STARTING; st <= CF_STATUS_CANCELED; st++) {
+        if (s && strcmp(s, cf_status_name(st)) == 0) {
+            *out = st;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Builds a record from the JSON of file fname. NULL with why set when the
+ * file is not one of our records. */
+static cf_prediction *record_parse(const json_t *rec, const char *fname, unsigned long long *seq,
+                                   int *running, int *omitted, const char **why)
+{
+    char expect[NAME_LEN];
+    cf_status status;
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *phase = json_string_value(json_object_get(rec, "phase"));
+    json_t *logs = json_object_get(rec, "logs");
+    if (json_integer_value(json_object_get(rec, "version")) != RECORD_VERSION) {
+        *why = "unknown record version";
+        return NULL;
+    }
+    if (id == NULL || *id == '\0' || json_string_length(json_object_get(rec, "id")) > 127 ||
+        strlen(id) != json_string_length(json_object_get(rec, "id"))) {
+        *why = "no valid id";
+        return NULL;
+    }
+    record_name(id, expect);
+    if (strcmp(expect, fname) != 0) {
+        *why = "the file name does not match the id inside";
+        return NULL;
+    }
+    if (parse_status(json_string_value(json_object_get(rec, "status")), &status) != 0 ||
+        phase == NULL) {
+        *why = "no valid status";
+        return NULL;
+    }
+    cf_prediction *p = cf_prediction_new(id);
+    if (p == NULL) {
+        *why = "out of memory";
+        return NULL;
+    }
+    *seq = (unsigned long long)json_integer_value(json_object_get(rec, "seq"));
+    *running = strcmp(phase, "running") == 0;
+    *omitted = json_is_true(json_object_get(rec, "secrets_omitted"));
+    p->status = status;
+    p->is_training = json_is_true(json_object_get(rec, "is_training"));
+    p->is_async = json_is_true(json_object_get(rec, "is_async"));
+    p->input_echo = take_value(rec, "input_echo");
+    p->input_worker = take_value(rec, "input_worker");
+    p->kinds = take_value(rec, "kinds");
+    p->context = take_value(rec, "context");
+    p->output = take_value(rec, "output");
+    p->metrics = take_value(rec, "metrics");
+    p->output_is_iterator = json_is_true(json_object_get(rec, "output_is_iterator"));
+    p->created_at = dup_str(rec, "created_at");
+    p->started_at = json_number_value(json_object_get(rec, "started_at"));
+    p->completed_at = json_number_value(json_object_get(rec, "completed_at"));
+    if (json_is_string(logs))
+        cf_prediction_append_logs(p, json_string_value(logs), json_string_length(logs));
+    p->error = dup_str(rec, "error");
+    p->webhook = dup_str(rec, "webhook");
+    json_t *events = json_object_get(rec, "events");
+    p->events = json_is_integer(events) ? (unsigned)json_integer_value(events) & CF_EVENT_ALL
+                                        : CF_EVENT_ALL;
+    p->traceparent = dup_str(rec, "traceparent");
+    p->tracestate = dup_str(rec, "tracestate");
+    p->tempdir = dup_str(rec, "tempdir");
+    p->raw_files = json_is_true(json_object_get(rec, "raw_files"));
+    p->cancel_requested = json_is_true(json_object_get(rec, "cancel_requested"));
+    double deadline = json_number_value(json_object_get(rec, "deadline_wall"));
+    if (deadline > 0) {
+        p->deadline = cf_monotonic() + (deadline - cf_now());
+        if (p->deadline <= 0)
+            p->deadline = 1e-6; /* passed already; 0 would mean none */
+    }
+    p->terminal_webhook_pending = json_is_true(json_object_get(rec, "terminal_webhook_pending"));
+    return p;
+}
+
+static cf_prediction *load_file(cf_state *s, const char *fname, unsigned long long *seq,
+                                int *running, int *omitted)
+{
+    const char *why = NULL;
+    json_error_t jerr;
+    json_t *rec = NULL;
+    cf_prediction *p = NULL;
+    int fd = openat(s->dir_fd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        cf_log_error("CF0401", "cannot read prediction record %s/%s: %s", s->dir, fname,
+                     strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    rec = json_loadf(f, JSON_ALLOW_NUL, &jerr);
+    fclose(f);
+    if (rec == NULL) {
+        cf_log_error("CF0401", "skipping corrupt prediction record %s/%s: %s (line %d)", s->dir,
+                     fname, jerr.text, jerr.line);
+        return NULL;
+    }
+    p = json_is_object(rec) ? record_parse(rec, fname, seq, running, omitted, &why) : NULL;
+    if (p == NULL)
+        cf_log_error("CF0401", "skipping prediction record %s/%s: %s", s->dir, fname,
+                     why ? why : "not a JSON object");
+    json_decref(rec);
+    return p;
+}
+
+/* Applies the restart rules of state.h to a record that was not finished.
+ * Returns 1 when p changed (and must be saved again). */
+static int recover(cf_prediction *p, int running, int omitted)
+{
+    if (cf_prediction_is_terminal(p) || (!running && !omitted))
+        return 0;
+    if (running && p->cancel_requested) {
+        p->status = CF_STATUS_CANCELED;
+    } else {
+        p->status = CF_STATUS_FAILED;
+        cf_prediction_set_error(p, running ? interrupted_msg : secrets_msg);
+    }
+    p->completed_at = cf_now();
+    if (p->output_is_iterator && p->output == NULL)
+        p->output = json_array();
+    cf_files_cleanup(p); /* the inputs a dead run downloaded */
+    p->terminal_webhook_pending = p->webhook != NULL && (p->events & CF_EVENT_COMPLETED);
+    cf_log_warn("CF0404", "prediction %s was %s before the restart: now %s", p->id,
+                running ? "running" : "queued with secret inputs", cf_status_name(p->status));
+    return 1;
+}
+
+static int by_arrival(const void *a, const void *b)
+{
+    const loaded *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->p->started_at != y->p->started_at)
+        return x->p->started_at < y->p->started_at ? -1 : 1;
+    return strcmp(x->p->id, y->p->id);
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+int cf_state_load_all(cf_state *s, cf_prediction ***out, size_t *n, cf_error *err)
+{
+    int rc = CF_OK;
+    loaded *list = NULL;
+    size_t len = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    int fd = dup(s->dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        rc = cf_error_set(err, CF_EIO, "cannot read the state directory %s: %s", s->dir,
+                          strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    rewinddir(d); /* the duplicate shares the offset of dir_fd */
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        if (strncmp(name, ".tmp-", 5) == 0 || strncmp(name, ".probe-", 7) == 0) {
+            /* a save or an open cut short by a crash: the record, if any,
+             * is still the previous complete one */
+            cf_log_info("CF0403", "removing stray temp file %s/%s", s->dir, name);
+            unlinkat(s->dir_fd, name, 0);
+            continue;
+        }
+        if (name[0] == '.' || !has_suffix(name, ".json"))
+            continue;
+        unsigned long long seq = 0;
+        int running = 0, omitted = 0;
+        cf_prediction *p = load_file(s, name, &seq, &running, &omitted);
+        if (p == NULL)
+            continue;
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            loaded *grown = realloc(list, ncap * sizeof *list);
+            if (grown == NULL) {
+                cf_prediction_decref(p);
+                rc = cf_error_set(err, CF_ENOMEM, "out of memory loading prediction records");
+                goto out;
+            }
+            list = grown;
+            cap = ncap;
+        }
+        list[len] = (loaded){.p = p, .seq = seq, .changed = recover(p, running, omitted)};
+        len++;
+    }
+    /* seq numbers of records that lack one go after the others */
+    for (size_t i = 0; i < len; i++)
+        if (list[i].seq >= s->next_seq)
+            s->next_seq = list[i].seq + 1;
+    for (size_t i = 0; i < len; i++)
+        if (list[i].seq == 0)
+            list[i].seq = s->next_seq++;
+    qsort(list, len, sizeof *list, by_arrival);
+    *out = calloc(len ? len : 1, sizeof **out);
+    if (*out == NULL) {
+        rc = cf_error_set(err, CF_ENOMEM, "out of memory loading prediction records");
+        goto out;
+    }
+    for (size_t i = 0; i < len; i++) {
+        cf_prediction *p = list[i].p;
+        entry *e = index_add(s, p->id, list[i].seq);
+        if (e) {
+            e->seq = list[i].seq;
+            e->finished = cf_prediction_is_terminal(p);
+            e->pending = p->terminal_webhook_pending;
+            e->completed_at = p->completed_at;
+        }
+        cf_error serr;
+        cf_error_clear(&serr);
+        if (list[i].changed && cf_state_save(s, p, 0, &serr) != CF_OK)
+            cf_log_error("CF0405", "%s", serr.msg);
+        (*out)[i] = p;
+        list[i].p = NULL;
+    }
+    *n = len;
+out:
+    for (size_t i = 0; rc != CF_OK && i < len; i++)
+        cf_prediction_decref(list[i].p);
+    if (rc != CF_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    free(list);
+    closedir(d);
+    return rc;
+}
+
+/* ---- expiry ------------------------------------------------------------------ */
+
+int cf_state_expire(cf_state *s, double keep_seconds, void (*removed)(const char *id, void *ctx),
+                    void *ctx, cf_error *err)
+{
+    double cutoff = cf_now() - keep_seconds;
+    int count = 0, failed = 0;
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        entry **pp = &s->buckets[i];
+        while (*pp) {
+            entry *e = *pp;
+            if (!e->finished || e->pending || e->completed_at >= cutoff) {
+                pp = &e->next;
+                continue;
+            }
+            char name[NAME_LEN];
+            record_name(e->id, name);
+            if (unlinkat(s->dir_fd, name, 0) != 0 && errno != ENOENT) {
+                if (!failed)
+                    cf_error_set(err, CF_EIO, "cannot remove prediction %s from %s: %s", e->id,
+                                 s->dir, strerror(errno));
+                failed = 1;
+                pp = &e->next;
+                continue;
+            }
+            if (removed)
+                removed(e->id, ctx);
+            *pp = e->next;
+            free(e);
+            s->count--;
+            count++;
+        }
+    }
+    return failed ? CF_EIO : count;
+}
+
+/* ---- the default directory ----------------------------------------------------- */
+
+void cf_state_default_dir(const char *project_dir, char *buf, size_t len)
+{
+    const char *sd = getenv("STATE_DIRECTORY");
+    if (sd && *sd) {
+        snprintf(buf, len, "%.*s", (int)strcspn(sd, ":"), sd);
+        return;
+    }
+    char real[PATH_MAX];
+    const char *path = realpath(project_dir, real) ? real : project_dir;
+    /* "<base name>-<hash>": readable in `ls`, unique per project */
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    char base[65];
+    size_t k = 0;
+    for (size_t i = start; i < end && k < sizeof base - 1; i++) {
+        char c = path[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '-' || c == '.';
+        base[k++] = ok ? c : '_';
+    }
+    base[k] = '\0';
+    if (k == 0 || base[0] == '.')
+        snprintf(base, sizeof base, "project");
+    char leaf[96];
+    snprintf(leaf, sizeof leaf, "%s-%016llx", base, (unsigned long long)fnv1a(path));
+
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && xdg[0] == '/') {
+        snprintf(buf, len, "%s/cog-fcgi/%s", xdg, leaf);
+        return;
+    }
+    if (geteuid() == 0) {
+        snprintf(buf, len, "/var/lib/cog-fcgi/%s", leaf);
+        return;
+    }
+    const char *home = getenv("HOME");
+    if (home == NULL || home[0] != '/') {
+        struct passwd *pw = getpwuid(geteuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (home && home[0] == '/')
+        snprintf(buf, len, "%s/.local/state/cog-fcgi/%s", home, leaf);
+    else
+        snprintf(buf, len, "/var/tmp/cog-fcgi-%ld/%s", (long)geteuid(), leaf);
+}
