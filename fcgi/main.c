@@ -12,6 +12,7 @@
 #include "project.h"
 #include "runner.h"
 #include "server.h"
+#include "state.h"
 
 static void usage(FILE *f)
 {
@@ -41,6 +42,12 @@ static void usage(FILE *f)
             "                                   $COG_SETUP_TIMEOUT, else none)\n"
             "  --cancel-grace SECONDS           time a canceled model has to stop before its\n"
             "                                   worker is killed and restarted (default 5)\n"
+            "  --state-dir DIR                  where async predictions and undelivered webhooks\n"
+            "                                   are kept across crashes and restarts (default\n"
+            "                                   $COG_FCGI_STATE_DIR, $STATE_DIRECTORY, else\n"
+            "                                   /var/lib/cog-fcgi/NAME or ~/.local/state/...)\n"
+            "  --keep-finished SECONDS          how long finished predictions stay pollable\n"
+            "                                   (default 86400)\n"
             "  --shutdown-grace SECONDS         on SIGTERM, time running predictions have to\n"
             "                                   finish (default 30)\n"
             "  --log-level debug|info|warn|error\n",
@@ -67,6 +74,8 @@ static int cmd_serve(int argc, char **argv)
     long queue = 48;
     size_t max_body = 100u * 1024 * 1024;
     double predict_timeout = 0, setup_timeout = 0, cancel_grace = 5, shutdown_grace = 30;
+    double keep_finished = 86400;
+    const char *state_dir = getenv("COG_FCGI_STATE_DIR");
     const char *st = getenv("COG_SETUP_TIMEOUT");
     if (st && *st)
         setup_timeout = atof(st);
@@ -83,6 +92,8 @@ static int cmd_serve(int argc, char **argv)
         {"setup-timeout", required_argument, NULL, 'S'},
         {"cancel-grace", required_argument, NULL, 'C'},
         {"shutdown-grace", required_argument, NULL, 'G'},
+        {"state-dir", required_argument, NULL, 'D'},
+        {"keep-finished", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -109,6 +120,8 @@ static int cmd_serve(int argc, char **argv)
         case 'S': setup_timeout = atof(optarg); break;
         case 'C': cancel_grace = atof(optarg); break;
         case 'G': shutdown_grace = atof(optarg); break;
+        case 'D': state_dir = optarg; break;
+        case 'K': keep_finished = atof(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -135,6 +148,23 @@ static int cmd_serve(int argc, char **argv)
         cf_project_cleanup(&proj);
         return 1;
     }
+    /* Async predictions are persisted; a state directory that cannot be
+     * used makes them 503 (never a silent loss) but sync ones still run. */
+    char default_dir[4096];
+    if (state_dir == NULL || *state_dir == '\0') {
+        cf_state_default_dir(proj.dir, default_dir, sizeof default_dir);
+        state_dir = default_dir;
+    }
+    cf_state *state = cf_state_open(state_dir, &err);
+    static char state_error[sizeof err.msg];
+    if (state == NULL) {
+        snprintf(state_error, sizeof state_error, "%s", err.msg);
+        cf_log_error("CF0012", "state directory unusable, async predictions will get 503: %s",
+                     err.msg);
+    } else {
+        cf_log_info("CF0013", "state directory %s", state_dir);
+    }
+    cf_error_clear(&err);
     double throttle = 0.5;
     const char *t = getenv("COG_THROTTLE_RESPONSE_INTERVAL");
     if (t && *t)
@@ -142,7 +172,9 @@ static int cmd_serve(int argc, char **argv)
     cf_runner_config rcfg = {.spec = proj.spec, .queue_max = (size_t)queue,
                              .keep_finished = 10000, .throttle = throttle,
                              .predict_timeout = predict_timeout,
-                             .setup_timeout = setup_timeout, .cancel_grace = cancel_grace};
+                             .setup_timeout = setup_timeout, .cancel_grace = cancel_grace,
+                             .state = state, .state_error = state ? NULL : state_error,
+                             .keep_finished_s = keep_finished};
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
         cf_log_error("CF0003", "%s", err.msg);

@@ -18,6 +18,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "openapi.h"
+#include "state.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -51,6 +52,7 @@ struct cf_runner {
     double kill_at;        /* monotonic time to SIGKILL a worker ignoring a cancel */
     int reload_pending;    /* retire the worker when idle, start one with cfg.spec */
     int draining;          /* shutting down: start nothing new */
+    double next_expire;    /* monotonic time of the next state expiry */
     int direct;            /* a request thread is running r->current itself and
                             * is the only reader of the worker's frames */
     int reading;           /* the runner thread is reading a frame unlocked */
@@ -88,6 +90,26 @@ static void emit(cf_runner *r, cf_prediction *p, unsigned event)
                      event == CF_EVENT_COMPLETED, p->traceparent, p->tracestate);
 }
 
+/* ---- persistence ------------------------------------------------------ */
+
+/* Async predictions are persisted: their client was promised a result.
+ * Sync ones are not (their client is waiting on the connection and learns
+ * of a crash from it), so they cost no fsync. Lock held. */
+static int persist(cf_runner *r, cf_prediction *p, int running, cf_error *err)
+{
+    if (r->cfg.state == NULL || !p->is_async)
+        return CF_OK;
+    return cf_state_save(r->cfg.state, p, running, err);
+}
+
+static void persist_or_log(cf_runner *r, cf_prediction *p, int running)
+{
+    cf_error err;
+    cf_error_clear(&err);
+    if (persist(r, p, running, &err) != CF_OK)
+        cf_log_error("CF0316", "%s", err.msg);
+}
+
 /* ---- terminal states -------------------------------------------------- */
 
 /* Moves p to a terminal state: timestamps, temp files, waiters, webhook.
@@ -105,6 +127,8 @@ static void finish(cf_runner *r, cf_prediction *p, cf_status status, const char 
     cf_files_cleanup(p);
     cf_store_finished(r->store, p);
     pthread_cond_broadcast(&p->done_cond);
+    p->terminal_webhook_pending = p->webhook != NULL && (p->events & CF_EVENT_COMPLETED);
+    persist_or_log(r, p, 0);
     emit(r, p, CF_EVENT_COMPLETED);
     cf_log_info("CF0301", "prediction %s %s", p->id, cf_status_name(status));
 }
@@ -445,11 +469,42 @@ static double check_timers(cf_runner *r)
     }
     if (r->reload_pending && r->current == NULL && r->slot.pid > 0 && r->state != W_STARTING)
         retire_worker(r);
+    if (r->cfg.state && now >= r->next_expire) {
+        cf_error err;
+        cf_error_clear(&err);
+        double keep = r->cfg.keep_finished_s > 0 ? r->cfg.keep_finished_s : 86400;
+        if (cf_state_expire(r->cfg.state, keep, NULL, NULL, &err) < 0)
+            cf_log_warn("CF0318", "expiring old records: %s", err.msg);
+        r->next_expire = now + fmin(60.0, keep / 2);
+    }
+    if (r->cfg.state)
+        NEXT(r->next_expire);
 #undef NEXT
     return next;
 }
 
 /* ---- dispatch --------------------------------------------------------- */
+
+/* Appends p (the queue takes the caller's reference). Grows the ring:
+ * recovered predictions may outnumber --queue. */
+static int queue_push(cf_runner *r, cf_prediction *p)
+{
+    if (r->qlen == r->qcap) {
+        size_t cap = r->qcap * 2;
+        cf_prediction **q = malloc(cap * sizeof *q);
+        if (q == NULL)
+            return CF_ENOMEM;
+        for (size_t i = 0; i < r->qlen; i++)
+            q[i] = r->queue[(r->qhead + i) % r->qcap];
+        free(r->queue);
+        r->queue = q;
+        r->qcap = cap;
+        r->qhead = 0;
+    }
+    r->queue[(r->qhead + r->qlen) % r->qcap] = p;
+    r->qlen++;
+    return CF_OK;
+}
 
 static cf_prediction *queue_pop(cf_runner *r)
 {
@@ -553,6 +608,45 @@ static void *runner_main(void *arg)
     return NULL;
 }
 
+/* Loads what the state directory holds: finished records become pollable
+ * (their completed webhook goes out if it never did), queued ones run
+ * again in arrival order. The running ones were already marked
+ * interrupted by cf_state_load_all. Before the thread starts: no lock. */
+static int recover(cf_runner *r, cf_error *err)
+{
+    cf_prediction **recs = NULL;
+    size_t n = 0;
+    int rc = cf_state_load_all(r->cfg.state, &recs, &n, err);
+    if (rc != CF_OK)
+        return rc;
+    size_t queued = 0, finished = 0;
+    for (size_t i = 0; i < n; i++) {
+        cf_prediction *p = recs[i];
+        p->is_async = 1;
+        if (cf_store_put(r->store, p) != CF_OK) {
+            rc = cf_error_set(err, CF_ENOMEM, "out of memory recovering predictions");
+        } else if (cf_prediction_is_terminal(p)) {
+            cf_store_finished(r->store, p);
+            if (p->terminal_webhook_pending)
+                emit(r, p, CF_EVENT_COMPLETED);
+            finished++;
+        } else {
+            cf_prediction_incref(p);
+            if (queue_push(r, p) != CF_OK) {
+                cf_prediction_decref(p);
+                rc = cf_error_set(err, CF_ENOMEM, "out of memory recovering predictions");
+            }
+            queued++;
+        }
+        cf_prediction_decref(p);
+    }
+    free(recs);
+    if (n > 0)
+        cf_log_info("CF0317", "recovered %zu predictions from %s: %zu to run, %zu finished", n,
+                    cf_state_dir(r->cfg.state), queued, finished);
+    return rc;
+}
+
 /* ---- public API -------------------------------------------------------- */
 
 cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
@@ -580,6 +674,8 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     }
     r->webhooks = cf_webhooks_new(err);
     if (r->webhooks == NULL)
+        goto fail;
+    if (cfg->state && recover(r, err) != CF_OK)
         goto fail;
     if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
         cf_error_set(err, CF_EIO, "cannot start the runner thread");
@@ -612,10 +708,16 @@ void cf_runner_stop(cf_runner *r)
     cf_runner_lock(r);
     if (r->slot.pid > 0)
         cf_slot_stop(&r->slot, 1);
-    finish_current(r, CF_STATUS_FAILED, "the server stopped while the prediction ran");
+    finish_current(r, CF_STATUS_FAILED,
+                   "the prediction was interrupted: cog-fcgi stopped while it ran");
     cf_prediction *p;
     while ((p = queue_pop(r)) != NULL) {
-        finish(r, p, CF_STATUS_FAILED, "the server stopped before the prediction ran");
+        if (p->is_async && r->cfg.state && !cf_prediction_is_terminal(p)) {
+            /* stays queued on disk: it runs when the server is back */
+            cf_log_info("CF0319", "prediction %s stays queued for the next start", p->id);
+        } else {
+            finish(r, p, CF_STATUS_FAILED, "the server stopped before the prediction ran");
+        }
         cf_prediction_decref(p);
     }
     cf_runner_unlock(r);
@@ -718,6 +820,7 @@ static int start_prediction(cf_runner *r, cf_prediction *p)
         finish_current(r, CF_STATUS_CANCELED, NULL);
         return -1;
     }
+    persist_or_log(r, p, 1);
     json_t *msg = json_pack("{s:s, s:s, s:s, s:O}", "type", "predict", "id", p->id, "mode",
                             p->is_training ? "train" : "predict", "input",
                             p->input_worker ? p->input_worker : json_object());
@@ -798,15 +901,24 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
         rc = cf_error_set(err, CF_EBUSY, "Already running a prediction");
         goto out;
     }
+    if (p->is_async && r->cfg.state == NULL && r->cfg.state_error) {
+        rc = cf_error_set(err, CF_EUNAVAIL, "cannot accept async predictions: %s",
+                          r->cfg.state_error);
+        goto out;
+    }
+    if (p->started_at <= 0)
+        p->started_at = cf_now();
+    if (p->deadline <= 0 && r->cfg.predict_timeout > 0)
+        p->deadline = cf_monotonic() + r->cfg.predict_timeout;
+    /* on disk before anyone is told it was accepted */
+    rc = persist(r, p, 0, err);
+    if (rc != CF_OK)
+        goto out;
     if (cf_store_put(r->store, p) != CF_OK) {
         rc = cf_error_set(err, CF_ENOMEM, "out of memory");
         goto out;
     }
     cf_prediction_incref(p);
-    if (p->started_at <= 0)
-        p->started_at = cf_now();
-    if (p->deadline <= 0 && r->cfg.predict_timeout > 0)
-        p->deadline = cf_monotonic() + r->cfg.predict_timeout;
     emit(r, p, CF_EVENT_START);
     if (accepted)
         *accepted = cf_prediction_to_json(p);
@@ -818,8 +930,7 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
         r->direct = 1;
         r->direct_epoch++;
     } else {
-        r->queue[(r->qhead + r->qlen) % r->qcap] = p;
-        r->qlen++;
+        queue_push(r, p); /* cannot fail: qlen < queue_max < qcap */
         wake_thread(r);
     }
 out:

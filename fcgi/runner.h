@@ -24,12 +24,17 @@ typedef struct cf_runner_config {
     double predict_timeout;  /* default deadline of a prediction, 0 = none */
     double setup_timeout;    /* limit on import + setup(), 0 = none */
     double cancel_grace;     /* seconds a canceled prediction has before its worker is killed */
+    struct cf_state *state;  /* where async predictions are persisted, or NULL */
+    const char *state_error; /* why there is no state: async predictions get 503 */
+    double keep_finished_s;  /* finished records stay on disk this long */
 } cf_runner_config;
 
 typedef struct cf_runner cf_runner;
 
 /* Creates the runner and starts its thread, which starts the worker. The
- * strings in cfg must outlive the runner. */
+ * strings in cfg must outlive the runner. With cfg->state, the predictions
+ * persisted there are recovered first: finished ones become pollable (and
+ * an undelivered completed webhook is sent), queued ones run again. */
 cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err);
 /* Stops the thread and the worker; the running and queued predictions end
  * failed and their waiters wake. The runner stays valid for them. */

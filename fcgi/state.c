@@ -72,12 +72,13 @@ static int plain_id(const char *id)
     return 1;
 }
 
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /* The file name of id's record (buf >= NAME_LEN). Plain ids stay readable;
  * any other id becomes "~" + base64url, which never collides with a plain
  * one and never holds '/' or '.'. */
 static void record_name(const char *id, char *buf)
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     if (plain_id(id)) {
         snprintf(buf, NAME_LEN, "%.127s.json", id);
         return;
@@ -99,6 +100,29 @@ static void record_name(const char *id, char *buf)
             buf[o++] = b64[v & 63];
     }
     memcpy(buf + o, ".json", 6);
+}
+
+/* Decodes the base64url of record_name (no "~", no ".json") into buf
+ * (128 bytes). -1 if it is not one, or decodes to an empty or long id. */
+static int decode_name(const char *in, char *buf)
+{
+    size_t o = 0, bits = 0;
+    unsigned v = 0;
+    for (; *in; in++) {
+        const char *c = strchr(b64, *in);
+        if (c == NULL)
+            return -1;
+        v = (v << 6) | (unsigned)(c - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= 127)
+                return -1;
+            buf[o++] = (char)((v >> bits) & 0xFF);
+        }
+    }
+    buf[o] = '\0';
+    return o > 0 && strlen(buf) == o ? 0 : -1;
 }
 
 /* ---- the index ---------------------------------------------------------- */
@@ -358,6 +382,26 @@ static json_t *str_or_null(const char *s)
     return s ? text_json(s, strlen(s)) : json_null();
 }
 
+static int is_utf8(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0, k; i < n; i += k)
+        if ((k = utf8_seq((const unsigned char *)s + i, n - i)) == 0)
+            return 0;
+    return 1;
+}
+
+/* The id, or for one that is not UTF-8 the base64url of its file name. */
+static json_t *id_json(const char *id)
+{
+    if (is_utf8(id))
+        return json_string(id);
+    char name[NAME_LEN];
+    record_name(id, name);
+    name[strlen(name) - 5] = '\0'; /* ".json" */
+    return json_string(name + 1);   /* after "~" */
+}
+
 static json_t *value_or_null(json_t *v)
 {
     return v ? json_incref(v) : json_null();
@@ -409,7 +453,8 @@ static json_t *record_json(const cf_prediction *p, int running, unsigned long lo
         json_t *value;
     } fields[] = {
         {"version", json_integer(RECORD_VERSION)},
-        {"id", json_string(p->id)},
+        /* an id that is not UTF-8 cannot be a JSON string: keep its encoding */
+        {is_utf8(p->id) ? "id" : "id_encoded", id_json(p->id)},
         {"seq", json_integer((json_int_t)seq)},
         {"phase", json_string(terminal ? "finished" : running ? "running" : "queued")},
         {"is_training", json_boolean(p->is_training)},
@@ -589,17 +634,20 @@ static int parse_status(const char *s, cf_status *out)
 static cf_prediction *record_parse(const json_t *rec, const char *fname, unsigned long long *seq,
                                    int *running, int *omitted, const char **why)
 {
-    char expect[NAME_LEN];
+    char expect[NAME_LEN], decoded[128];
     cf_status status;
     const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *encoded = json_string_value(json_object_get(rec, "id_encoded"));
+    if (id == NULL && encoded && decode_name(encoded, decoded) == 0)
+        id = decoded;
     const char *phase = json_string_value(json_object_get(rec, "phase"));
     json_t *logs = json_object_get(rec, "logs");
     if (json_integer_value(json_object_get(rec, "version")) != RECORD_VERSION) {
         *why = "unknown record version";
         return NULL;
     }
-    if (id == NULL || *id == '\0' || json_string_length(json_object_get(rec, "id")) > 127 ||
-        strlen(id) != json_string_length(json_object_get(rec, "id"))) {
+    if (id == NULL || *id == '\0' || strlen(id) > 127 ||
+        (id != decoded && strlen(id) != json_string_length(json_object_get(rec, "id")))) {
         *why = "no valid id";
         return NULL;
     }

@@ -95,7 +95,9 @@ signal.signal(signal.SIGTERM, stop)
 while True:
     child = os.fork()
     if child == 0:
-        os.dup2(s.fileno(), 3)
+        if s.fileno() != 3:
+            os.dup2(s.fileno(), 3)
+        os.set_inheritable(3, True)
         os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
         os.execv(cmd[0], cmd)
     with open(pidfile + ".tmp", "w") as f:

@@ -18,6 +18,8 @@ FAILED=0
 CF_PIDS=""
 # Short path: unix socket paths must fit in 108 bytes.
 T=$(mktemp -d /tmp/cf-test.XXXXXX)
+# Fronts started other ways (spawners, systemd) keep their state here too.
+export COG_FCGI_STATE_DIR=${COG_FCGI_STATE_DIR:-$T/state}
 chmod 755 "$T"
 
 cf_cleanup() {
@@ -116,8 +118,10 @@ start_front() {
     FRONT_LOG=$T/front.$FRONT_N.log
     rm -f "$sock"
     # shellcheck disable=SC2046
+    # Each front gets its own state directory unless the caller passes one
+    # (later flags win): a test never sees another test's predictions.
     "$COG_FCGI" serve "$project" --listen "unix:$sock" $(sh "$ROOT/scripts/nginx-conf.sh" --socket-flags) \
-        "$@" 2>"$FRONT_LOG" &
+        --state-dir "$T/state.$FRONT_N" "$@" 2>"$FRONT_LOG" &
     FRONT_PID=$!
     CF_PIDS="$CF_PIDS $FRONT_PID"
     for i in $(seq 600); do
