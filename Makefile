@@ -18,9 +18,10 @@ DEP_CFLAGS := $(shell $(PKG) --cflags jansson yaml-0.1 libcurl libpcre2-8 2>/dev
 DEP_LIBS   := $(shell $(PKG) --libs jansson yaml-0.1 libpcre2-8 2>/dev/null) -lfcgi -lpthread -lm
 
 VERSION := 0.1.0
+PY_VERSION := $(shell $(PKG) --modversion python3-embed 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ipredictor -Ifcgi \
-           -DCF_VERSION=\"$(VERSION)\" $(DEP_CFLAGS)
+           -DCF_VERSION=\"$(VERSION)\" -DCF_PYTHON_VERSION=\"$(PY_VERSION)\" $(DEP_CFLAGS)
 
 ifeq ($(SAN),1)
 BUILD   := build-san

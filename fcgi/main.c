@@ -48,6 +48,10 @@ static void usage(FILE *f)
             "                                   /var/lib/cog-fcgi/NAME or ~/.local/state/...)\n"
             "  --keep-finished SECONDS          how long finished predictions stay pollable\n"
             "                                   (default 86400)\n"
+            "  --venv PATH                      run the model with this virtualenv's packages\n"
+            "                                   (default: PROJECT_DIR/.venv when it exists)\n"
+            "  --worker-memory BYTES            limit each worker's memory (k, M, G suffixes):\n"
+            "                                   a runaway model fails its prediction alone\n"
             "  --shutdown-grace SECONDS         on SIGTERM, time running predictions have to\n"
             "                                   finish (default 30)\n"
             "  --log-level debug|info|warn|error\n",
@@ -75,6 +79,8 @@ static int cmd_serve(int argc, char **argv)
     size_t max_body = 100u * 1024 * 1024;
     double predict_timeout = 0, setup_timeout = 0, cancel_grace = 5, shutdown_grace = 30;
     double keep_finished = 86400;
+    const char *venv = NULL;
+    size_t worker_memory = 0;
     const char *state_dir = getenv("COG_FCGI_STATE_DIR");
     const char *st = getenv("COG_SETUP_TIMEOUT");
     if (st && *st)
@@ -94,6 +100,8 @@ static int cmd_serve(int argc, char **argv)
         {"shutdown-grace", required_argument, NULL, 'G'},
         {"state-dir", required_argument, NULL, 'D'},
         {"keep-finished", required_argument, NULL, 'K'},
+        {"venv", required_argument, NULL, 'E'},
+        {"worker-memory", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -122,6 +130,8 @@ static int cmd_serve(int argc, char **argv)
         case 'G': shutdown_grace = atof(optarg); break;
         case 'D': state_dir = optarg; break;
         case 'K': keep_finished = atof(optarg); break;
+        case 'E': venv = optarg; break;
+        case 'W': worker_memory = parse_size(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -142,6 +152,12 @@ static int cmd_serve(int argc, char **argv)
         cf_log_error("CF0001", "%s", err.msg);
         return 1;
     }
+    if (venv && cf_project_use_venv(&proj, venv, &err) != CF_OK) {
+        cf_log_error("CF0014", "%s", err.msg);
+        cf_project_cleanup(&proj);
+        return 1;
+    }
+    proj.spec.memory_limit = worker_memory;
     int fd = cf_listen_open(&lopts, &err);
     if (fd < 0) {
         cf_log_error("CF0002", "%s", err.msg);

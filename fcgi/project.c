@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -42,6 +43,31 @@ int cf_project_load(cf_project *proj, const char *dir, cf_error *err)
     proj->spec.environment = proj->yaml.environment;
     proj->spec.concurrency_max = proj->yaml.concurrency_max;
     proj->spec.python = getenv("COG_FCGI_PYTHON");
+    char venv[PATH_MAX + 8];
+    snprintf(venv, sizeof venv, "%s/.venv", proj->dir);
+    if (access(venv, F_OK) == 0 && cf_project_use_venv(proj, venv, err) != CF_OK)
+        cf_log_warn("CF0102", "%s: ignored", err->msg);
+    return CF_OK;
+}
+
+int cf_project_use_venv(cf_project *proj, const char *venv, cf_error *err)
+{
+    char python[PATH_MAX + 16];
+    snprintf(python, sizeof python, "%s/bin/python", venv);
+    /* Keep the venv's path (not its target): Python finds pyvenv.cfg next
+     * to the executable it was told, and never set home to the venv. */
+    if (access(python, X_OK) != 0)
+        return cf_error_set(err, CF_ENOTFOUND, "virtualenv %s has no bin/python: %s", venv,
+                            strerror(errno));
+    char abs[PATH_MAX];
+    if (realpath(venv, abs) == NULL)
+        return cf_error_set(err, CF_ENOTFOUND, "virtualenv %s: %s", venv, strerror(errno));
+    if (strlen(abs) + 12 > sizeof proj->python)
+        return cf_error_set(err, CF_EINVAL, "virtualenv path too long: %s", abs);
+    memcpy(proj->python, abs, strlen(abs));
+    strcpy(proj->python + strlen(abs), "/bin/python");
+    proj->spec.python = proj->python;
+    cf_log_info("CF0103", "using the virtualenv %s", abs);
     return CF_OK;
 }
 

@@ -119,6 +119,12 @@ int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, cf_error *err)
         argv[a++] = "--python";
         argv[a++] = spec->python;
     }
+    char memarg[32];
+    if (spec->memory_limit > 0) {
+        snprintf(memarg, sizeof memarg, "%llu", spec->memory_limit);
+        argv[a++] = "--memory-limit";
+        argv[a++] = memarg;
+    }
     argv[a] = NULL;
 
     posix_spawn_file_actions_init(&fa);

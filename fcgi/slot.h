@@ -19,6 +19,7 @@ typedef struct cf_worker_spec {
     const char *python;       /* interpreter to configure, NULL = /usr/bin/python3 */
     char *const *environment; /* extra NAME=value strings (cog.yaml), NULL-terminated or NULL */
     int concurrency_max;      /* from cog.yaml, 0 = unset */
+    unsigned long long memory_limit; /* bytes of address space for the worker, 0 = none */
 } cf_worker_spec;
 
 typedef struct cf_slot {

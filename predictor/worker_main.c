@@ -1,7 +1,7 @@
 /* worker_main.c - cog-fcgi-worker: command line, fds and signals, then the Python serve loop.
  *
  *   cog-fcgi-worker --project DIR --ipc-fd N --log-fd M
- *                   [--predict REF] [--train REF] [--python EXE]
+ *                   [--predict REF] [--train REF] [--python EXE] [--memory-limit BYTES]
  *
  * The front starts it with fork+exec. fds 1 and 2 are the pipe the front
  * reads as prediction logs; our own diagnostics go to --log-fd.
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,11 +69,13 @@ int main(int argc, char **argv)
         {"project", required_argument, NULL, 'd'}, {"ipc-fd", required_argument, NULL, 'i'},
         {"log-fd", required_argument, NULL, 'l'},  {"predict", required_argument, NULL, 'p'},
         {"train", required_argument, NULL, 't'},   {"python", required_argument, NULL, 'y'},
+        {"memory-limit", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct cf_worker_opts opts = {NULL, NULL, NULL, "/usr/bin/python3", -1};
     const char *project = NULL;
     int log_fd = 2;
+    unsigned long long memory_limit = 0;
     for (;;) {
         int c = getopt_long(argc, argv, "h", longopts, NULL);
         if (c == -1)
@@ -84,6 +87,7 @@ int main(int argc, char **argv)
         case 'p': opts.predict_ref = optarg; break;
         case 't': opts.train_ref = optarg; break;
         case 'y': opts.python = optarg; break;
+        case 'm': memory_limit = strtoull(optarg, NULL, 10); break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -102,6 +106,14 @@ int main(int argc, char **argv)
     if (log_fd > 2)
         set_cloexec(log_fd);
     setup_signals();
+    if (memory_limit > 0) {
+        /* A runaway model then gets MemoryError (a failed prediction) or
+         * dies alone (the front restarts it) instead of taking the host. */
+        struct rlimit rl = {(rlim_t)memory_limit, (rlim_t)memory_limit};
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            cf_log_warn("CF0211", "cannot limit memory to %llu bytes: %s", memory_limit,
+                        strerror(errno));
+    }
 
     char abs_project[PATH_MAX];
     if (realpath(project, abs_project) == NULL || chdir(abs_project) < 0) {

@@ -68,7 +68,7 @@ check "the same process answered (no respawn per request)" [ "$(fronts)" = "$fir
 # Idle exit: FcgidIdleTimeout 2 s, scanned every second.
 gone=0
 start=$(date +%s%N)
-for i in $(seq 150); do
+for _ in $(seq 150); do
     if [ -z "$(fronts)" ]; then gone=1; break; fi
     sleep 0.1
 done

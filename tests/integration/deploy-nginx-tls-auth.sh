@@ -40,7 +40,7 @@ base=https://127.0.0.1:$port
 for model in hello-world whoami; do
     src=$ROOT/examples/hello-world
     [ $model = whoami ] && src=$ROOT/tests/projects/whoami
-    rm -rf "$T/$model"
+    rm -rf "${T:?}/$model"
     cp -r "$src" "$T/$model"
     if ! start_front "$T/$model" "$T/cog.sock"; then
         fail "$model: cog-fcgi starts"

@@ -22,9 +22,12 @@ pb=$(free_port)
 for p in a b; do
     cp -r "$ROOT/examples/hello-world" "$T/hello-$p"
 done
-start_bg "$T/front-a.log" "$COG_FCGI" serve "$T/hello-a" --listen "127.0.0.1:$pa"
+# Each instance keeps its own async predictions: its own state directory.
+start_bg "$T/front-a.log" "$COG_FCGI" serve "$T/hello-a" --listen "127.0.0.1:$pa" \
+    --state-dir "$T/state-a"
 pid_a=$BG_PID
-start_bg "$T/front-b.log" "$COG_FCGI" serve "$T/hello-b" --listen "127.0.0.1:$pb"
+start_bg "$T/front-b.log" "$COG_FCGI" serve "$T/hello-b" --listen "127.0.0.1:$pb" \
+    --state-dir "$T/state-b"
 check "instance a listens" wait_port "$pa"
 check "instance b listens" wait_port "$pb"
 
@@ -43,7 +46,7 @@ base=http://127.0.0.1:$port
 
 # Round robin: four health checks reach both instances; wait until both are READY.
 ready=0
-for i in $(seq 4); do
+for _ in $(seq 4); do
     wait_ready "$base" 60 && ready=$((ready + 1))
 done
 check "both instances READY" [ "$ready" -eq 4 ]
@@ -60,7 +63,7 @@ http_opts PUT "$base/predictions/sticky-1" '{"input": {"text": "sticky"}}'
 HTTP_OPTS=()
 expect_code "PUT /predictions/sticky-1 202" 202
 found=0
-for i in $(seq 6); do
+for _ in $(seq 6); do
     http GET "$base/predictions/sticky-1"
     [ "$HTTP_CODE" = 200 ] && found=$((found + 1))
     sleep 0.05
@@ -78,13 +81,14 @@ seq "$TOTAL" | xargs -P "$PAR" -I{} curl -s -o /dev/null -w '%{http_code}\n' --m
     "$base/predictions" >>"$results" &
 load=$!
 kill_at=$((TOTAL / 3))
-for i in $(seq 3000); do
+for _ in $(seq 3000); do
     [ "$(wc -l <"$results")" -ge "$kill_at" ] && break
     kill -0 $load 2>/dev/null || break
     sleep 0.01
 done
 done_before=$(wc -l <"$results")
 kids=$(cat /proc/"$pid_a"/task/*/children 2>/dev/null)
+# shellcheck disable=SC2086
 kill -KILL "$pid_a" $kids 2>/dev/null
 wait "$pid_a" 2>/dev/null
 forget_pid "$pid_a"

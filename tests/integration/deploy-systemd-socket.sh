@@ -45,8 +45,10 @@ fi
 exec_line=$(sed -n 's/^ExecStart=//p' "$units/cog-fcgi@.service" | head -n 1)
 exec_line=${exec_line//\/srv\/models\/%i/$project}
 read -r -a cmd <<<"$exec_line"
-check "ExecStart has no --listen (the socket comes from systemd)" \
-    eval '! grep -q -- --listen <<<"$exec_line"'
+no_listen() {
+    ! grep -q -- --listen <<<"$exec_line"
+}
+check "ExecStart has no --listen (the socket comes from systemd)" no_listen
 
 fport=$(free_port)
 nport=$(free_port)
@@ -116,8 +118,9 @@ sed "s|127\.0\.0\.1:9000|127.0.0.1:$fport|g" "$ROOT/nginx/cog-fcgi-tcp.conf" >"$
 nginx_render "$pre" "$pre/cog-fcgi-tcp.conf" "$nport"
 if nginx_run "$pre" "$nport"; then
     base=http://127.0.0.1:$nport
-    check "held socket: READY" wait_ready "$base" 30
+    check "held socket: READY" wait_ready "$base" 15
     old=$(cat "$T/front.pid")
+    # shellcheck disable=SC2046
     kill -KILL "$old" $(cat /proc/"$old"/task/*/children 2>/dev/null) 2>/dev/null
     for n in 1 2 3; do
         curl -s -o "$T/during.$n" -w '%{http_code}\n' --max-time 30 -X POST \
@@ -127,7 +130,7 @@ if nginx_run "$pre" "$nport"; then
     wait_jobs() {
         local n
         for n in 1 2 3; do
-            for i in $(seq 300); do
+            for _ in $(seq 300); do
                 [ -s "$T/during.$n.code" ] && break
                 sleep 0.1
             done

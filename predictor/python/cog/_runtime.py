@@ -515,10 +515,16 @@ class Runtime:
             self.running = False
             sys.stderr.write(f"{exc}\n")
             return _done("failed", error=str(exc), pid=pid)
+        except MemoryError:
+            self.running = False
+            traceback.print_exc()
+            return _done("failed", error="MemoryError: the model ran out of memory "
+                         "(the worker's --worker-memory limit or the host's)", pid=pid)
         except (Exception, KeyboardInterrupt) as exc:
             self.running = False
             traceback.print_exc()
-            return _done("failed", error=str(exc), pid=pid)
+            # an exception without a message still says what it was
+            return _done("failed", error=str(exc) or type(exc).__name__, pid=pid)
         except SystemExit as exc:
             # Cog treats this as the worker dying; the front restarts us.
             self.running = False
