@@ -41,7 +41,7 @@ FRONT_OBJ  := $(FRONT_SRC:%.c=$(BUILD)/obj/%.o)
 WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo bench clean install fuzz
+.PHONY: all deps test unit integration demo bench clean install uninstall fuzz
 all: $(BUILD)/cog-fcgi $(BUILD)/cog-fcgi-worker $(BUILD)/python/cog/__init__.py
 
 $(BUILD)/obj/%.o: %.c $(wildcard predictor/*.h fcgi/*.h)
@@ -82,6 +82,25 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench/run.sh
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cog-fcgi \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/cog-fcgi/nginx \
+	    $(DESTDIR)$(PREFIX)/share/doc/cog-fcgi/apache $(DESTDIR)$(PREFIX)/share/doc/cog-fcgi/systemd
+	install -m 0755 $(BUILD)/cog-fcgi $(DESTDIR)$(PREFIX)/bin/cog-fcgi
+	install -m 0755 $(BUILD)/cog-fcgi-worker $(DESTDIR)$(PREFIX)/lib/cog-fcgi/cog-fcgi-worker
+	rm -rf $(DESTDIR)$(PREFIX)/lib/cog-fcgi/python
+	cp -r $(BUILD)/python $(DESTDIR)$(PREFIX)/lib/cog-fcgi/python
+	install -m 0644 man/cog-fcgi.1 $(DESTDIR)$(PREFIX)/share/man/man1/cog-fcgi.1
+	install -m 0644 nginx/*.conf $(DESTDIR)$(PREFIX)/share/doc/cog-fcgi/nginx/
+	-install -m 0644 apache/*.conf $(DESTDIR)$(PREFIX)/share/doc/cog-fcgi/apache/
+	-install -m 0644 systemd/* $(DESTDIR)$(PREFIX)/share/doc/cog-fcgi/systemd/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/cog-fcgi $(DESTDIR)$(PREFIX)/share/man/man1/cog-fcgi.1
+	rm -rf $(DESTDIR)$(PREFIX)/lib/cog-fcgi $(DESTDIR)$(PREFIX)/share/doc/cog-fcgi
 
 clean:
 	rm -rf build build-san

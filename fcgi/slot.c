@@ -34,11 +34,17 @@ int cf_slot_find_worker(char *buf, size_t len, cf_error *err)
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = '\0';
+    /* the build tree keeps both side by side; `make install` puts the
+     * worker in PREFIX/lib/cog-fcgi/ */
     snprintf(buf, len, "%s/cog-fcgi-worker", self);
-    if (access(buf, X_OK) != 0)
-        return cf_error_set(err, CF_ENOTFOUND, "worker executable %s: %s", buf,
-                            strerror(errno));
-    return CF_OK;
+    if (access(buf, X_OK) == 0)
+        return CF_OK;
+    snprintf(buf, len, "%s/../lib/cog-fcgi/cog-fcgi-worker", self);
+    if (access(buf, X_OK) == 0)
+        return CF_OK;
+    return cf_error_set(err, CF_ENOTFOUND,
+                        "cannot find cog-fcgi-worker next to %s or in ../lib/cog-fcgi "
+                        "(set COG_FCGI_WORKER)", self);
 }
 
 /* environ + spec->environment + COG_MAX_CONCURRENCY, as a new array whose

@@ -5,11 +5,12 @@
 # Both instances serve examples/hello-world on TCP; the shipped upstream/server blocks with
 # their ports replaced. Checks: both instances answer; hello-world's prediction and 422;
 # predictions created with PUT /predictions/{id} are found again by GET (routing by id);
-# then 200 predictions, 4 at a time, with one instance killed (SIGKILL, front and worker)
-# after about a third of them. It prints how many were sent and how many failed, and checks
-# from nginx's access log that every failed request had been handed to the killed instance
-# (a POST in flight there is not replayed: not idempotent) and that none of the requests
-# nginx could not hand over failed (those must have gone to the other instance).
+# then twice 200 predictions, 4 at a time, with one instance stopped after about a third of
+# them: SIGTERM (a graceful stop: nothing may fail) and SIGKILL of front and worker (a crash).
+# Each round prints how many were sent and how many failed, and checks from nginx's access log
+# that every failed request had been handed to the killed instance (a POST in flight there is
+# not replayed: not idempotent) and that none of the requests nginx could not hand over failed
+# (those must have gone to the other instance).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
@@ -70,45 +71,68 @@ for _ in $(seq 6); do
 done
 check "GET /predictions/sticky-1 reaches its instance 6 times of 6 (found $found)" [ "$found" -eq 6 ]
 
-# Failover under load.
-: >"$pre/access.log"
-kill -USR1 "$NGINX_PID"   # reopen the emptied log
-sleep 0.2
-results=$T/results
-: >"$results"
-seq "$TOTAL" | xargs -P "$PAR" -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 \
-    -X POST -H 'Content-Type: application/json' --data-binary '{"input": {"text": "n{}"}}' \
-    "$base/predictions" >>"$results" &
-load=$!
-kill_at=$((TOTAL / 3))
-for _ in $(seq 3000); do
-    [ "$(wc -l <"$results")" -ge "$kill_at" ] && break
-    kill -0 $load 2>/dev/null || break
-    sleep 0.01
-done
-done_before=$(wc -l <"$results")
-kids=$(cat /proc/"$pid_a"/task/*/children 2>/dev/null)
-# shellcheck disable=SC2086
-kill -KILL "$pid_a" $kids 2>/dev/null
-wait "$pid_a" 2>/dev/null
-forget_pid "$pid_a"
-wait $load
-sent=$(wc -l <"$results")
-failed=$(grep -vc '^200$' "$results")
-echo "failover: $sent requests sent, $failed failed; instance a (127.0.0.1:$pa) killed after $done_before had completed"
-check "all $TOTAL requests answered" [ "$sent" -eq "$TOTAL" ]
-sleep 0.3   # the access log is written after the response
-log_failed=$(grep -cv '^200 ' "$pre/access.log")
-retried=$(grep -c '^200 "[^"]*, ' "$pre/access.log")
-reached_a=$(grep -v '^200 ' "$pre/access.log" | grep -c "^[0-9]* \"127.0.0.1:$pa\" ")
-echo "failover: $retried requests refused by the dead instance went to the other one and succeeded"
-echo "failover: $log_failed failed in nginx's log, $reached_a of them had been handed to the killed instance"
-grep -v '^200 ' "$pre/access.log" | head -n 5 | sed 's/^/    /'
-only_in_flight_failed() {
-    [ "$failed" -eq "$log_failed" ] && [ "$reached_a" -eq "$failed" ] && [ "$failed" -le "$PAR" ]
+# failover_round SIGNAL: 200 predictions, 4 at a time, through a freshly started nginx (no
+# memory of earlier failures); instance a gets SIGNAL after a third of them (with SIGKILL, its
+# worker too: the whole service dies). Prints and checks the counts; instance a is gone after.
+failover_round() {
+    local sig=$1 results=$T/results.$1 load done_before kids sent failed log_failed retried reached_a
+    stop_nginx
+    : >"$pre/access.log"
+    nginx_run "$pre" "$port" || { fail "$sig: nginx restarts"; return; }
+    : >"$results"
+    seq "$TOTAL" | xargs -P "$PAR" -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 \
+        -X POST -H 'Content-Type: application/json' --data-binary '{"input": {"text": "n{}"}}' \
+        "$base/predictions" >>"$results" &
+    load=$!
+    for _ in $(seq 3000); do
+        [ "$(wc -l <"$results")" -ge $((TOTAL / 3)) ] && break
+        kill -0 $load 2>/dev/null || break
+        sleep 0.01
+    done
+    done_before=$(wc -l <"$results")
+    kids=""
+    [ "$sig" = KILL ] && kids=$(cat /proc/"$pid_a"/task/*/children 2>/dev/null)
+    # shellcheck disable=SC2086
+    kill -"$sig" "$pid_a" $kids 2>/dev/null
+    wait $load
+    wait "$pid_a" 2>/dev/null
+    forget_pid "$pid_a"
+    sent=$(wc -l <"$results")
+    failed=$(grep -vc '^200$' "$results")
+    echo "failover SIG$sig: $sent requests sent, $failed failed; instance a (127.0.0.1:$pa) got SIG$sig after $done_before had completed"
+    check "SIG$sig: all $TOTAL requests answered" [ "$sent" -eq "$TOTAL" ]
+    sleep 0.3   # the access log is written after the response
+    log_failed=$(grep -cv '^200 ' "$pre/access.log")
+    retried=$(grep -c '^200 "[^"]*, ' "$pre/access.log")
+    reached_a=$(grep -v '^200 ' "$pre/access.log" | grep -c "^[0-9]* \"127.0.0.1:$pa\" ")
+    echo "failover SIG$sig: $retried requests refused by instance a went to b and succeeded;" \
+         "$log_failed failed in nginx's log, $reached_a of them had been handed to a"
+    grep -v '^200 ' "$pre/access.log" | head -n 5 | sed 's/^/    /'
+    if [ "$sig" = KILL ]; then
+        only_in_flight_failed() {
+            [ "$failed" -eq "$log_failed" ] && [ "$reached_a" -eq "$failed" ] && [ "$failed" -le "$PAR" ]
+        }
+        check "SIGKILL: only requests in flight on the killed instance failed ($failed, at most $PAR)" \
+            only_in_flight_failed
+    else
+        # cog-fcgi stops accepting at once and finishes what it has (--shutdown-grace).
+        check "SIGTERM: a graceful stop loses nothing ($failed failed)" [ "$failed" -eq 0 ]
+        if [ "$failed" -ne 0 ]; then
+            echo "    nginx's errors:"
+            grep -E '\[(error|crit)\]' "$pre/error.log" | tail -n 3 | cut -c1-240 | sed 's/^/    /'
+            echo "    instance a's log:"
+            tail -n 6 "$T/front-a.log" | sed 's/^/    /'
+        fi
+    fi
+    check "SIG$sig: requests after it reach the other instance" \
+        [ "$(tail -n 50 "$results" | grep -c '^200$')" -eq 50 ]
 }
-check "every failed request was in flight on the killed instance ($failed failed, at most $PAR in flight)" \
-    only_in_flight_failed
-check "requests after the kill reach the other instance" \
-    [ "$(tail -n 50 "$results" | grep -c '^200$')" -eq 50 ]
+
+failover_round TERM
+# Instance a again, for the crash.
+start_bg "$T/front-a2.log" "$COG_FCGI" serve "$T/hello-a" --listen "127.0.0.1:$pa" \
+    --state-dir "$T/state-a"
+pid_a=$BG_PID
+check "instance a restarted" wait_port "$pa"
+failover_round KILL
 finish
