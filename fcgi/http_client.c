@@ -222,14 +222,16 @@ static struct curl_slist *header_list(const char *const *headers, const char *ex
     return list;
 }
 
-/* Options every transfer shares. errbuf has CURL_ERROR_SIZE bytes. */
-static void set_common(CURL *c, const char *url, struct curl_slist *headers, double timeout_s,
-                       unsigned flags, exchange *x, char *errbuf)
+/* Options every transfer shares. errbuf has CURL_ERROR_SIZE bytes. Fails
+ * only when libcurl cannot restrict protocols (older than 7.85). */
+static int set_common(CURL *c, const char *url, struct curl_slist *headers, double timeout_s,
+                      unsigned flags, exchange *x, char *errbuf, cf_error *err)
 {
+    if (api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK)
+        return cf_error_set(err, CF_EFETCH, "libcurl is too old: 7.85 or newer is needed");
     api.easy_setopt(c, CURLOPT_URL, url);
     api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     api.easy_setopt(c, CURLOPT_USERAGENT, "cog-fcgi/" CF_VERSION);
     api.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -251,6 +253,7 @@ static void set_common(CURL *c, const char *url, struct curl_slist *headers, dou
     api.easy_setopt(c, CURLOPT_WRITEDATA, x);
     api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     api.easy_setopt(c, CURLOPT_HEADERDATA, x);
+    return CF_OK;
 }
 
 /* Runs the transfer and turns its outcome into our error. On success fills
@@ -293,7 +296,9 @@ int cf_http_request(const char *method, const char *url, const char *const *head
         rc = cf_error_set(err, CF_ENOMEM, "out of memory for an HTTP request");
         goto cleanup;
     }
-    set_common(c, url, list, timeout_s, flags, &x, errbuf);
+    rc = set_common(c, url, list, timeout_s, flags, &x, errbuf, err);
+    if (rc != CF_OK)
+        goto cleanup;
     if (strcmp(method, "GET") == 0) {
         api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
@@ -332,7 +337,9 @@ int cf_http_download(const char *url, const char *path, double timeout_s, cf_err
         rc = cf_error_set(err, CF_ENOMEM, "out of memory for a download");
         goto cleanup;
     }
-    set_common(c, url, list, timeout_s, CF_HTTP_FOLLOW, &x, errbuf);
+    rc = set_common(c, url, list, timeout_s, CF_HTTP_FOLLOW, &x, errbuf, err);
+    if (rc != CF_OK)
+        goto cleanup;
     api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
     api.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     rc = perform(c, &x, errbuf, err);
@@ -376,7 +383,9 @@ int cf_http_put_file(const char *url, const char *path, const char *content_type
         rc = cf_error_set(err, CF_ENOMEM, "out of memory for an upload");
         goto cleanup;
     }
-    set_common(c, url, list, timeout_s, flags, &x, errbuf);
+    rc = set_common(c, url, list, timeout_s, flags, &x, errbuf, err);
+    if (rc != CF_OK)
+        goto cleanup;
     if (multipart) {
         /* curl_mime_filedata names the part after path's basename. */
         curl_mimepart *part = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "check.h"
 #include "cli.h"
 #include "listen.h"
 #include "log.h"
@@ -23,6 +24,7 @@ static void usage(FILE *f)
             "  cog-fcgi serve PROJECT_DIR [options]   serve predictions (nginx, Apache, ...)\n"
             "  cog-fcgi predict PROJECT_DIR -i name=value [-i name=@file] [-o OUT] [--json]\n"
             "  cog-fcgi schema PROJECT_DIR            print the OpenAPI document\n"
+            "  cog-fcgi check PROJECT_DIR [--json] [--venv PATH]   would it run on this host?\n"
             "  cog-fcgi --help | --version\n"
             "\n"
             "serve options:\n"
@@ -265,6 +267,8 @@ int main(int argc, char **argv)
         return cf_cli_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "schema") == 0)
         return cf_cli_schema(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cf_cli_check(argc - 1, argv + 1);
     fprintf(stderr, "cog-fcgi: unknown command %s (try --help)\n", cmd);
     return 2;
 }

@@ -316,8 +316,8 @@ check_hello() {
 # only, pid, logs and temp paths in PREFIX, foreground) that includes FILE: inside a
 # `server { listen 127.0.0.1:PORT; }` when PORT is given (a snippet such as
 # nginx/cog-fcgi-tcp.conf), else at the http level (a file of whole server/upstream blocks,
-# whose listen lines the caller already pointed at 127.0.0.1). Access log: PREFIX/access.log
-# with the status and the upstreams each request went to.
+# whose listen lines the caller already pointed at 127.0.0.1). Access log: PREFIX/access.log,
+# one line per request: status "upstream addresses" "upstream statuses" uri end-time duration.
 nginx_render() {
     local prefix=$1 file=$2 port=${3:-} user_line="" body
     mkdir -p "$prefix/tmp/body" "$prefix/tmp/fastcgi" "$prefix/tmp/proxy" \
@@ -346,7 +346,7 @@ events {
 }
 http {
     default_type application/octet-stream;
-    log_format cf '\$status "\$upstream_addr" "\$upstream_status" \$request_uri';
+    log_format cf '\$status "\$upstream_addr" "\$upstream_status" \$request_uri \$msec \$request_time';
     access_log $prefix/access.log cf;
     client_body_temp_path $prefix/tmp/body;
     fastcgi_temp_path $prefix/tmp/fastcgi;

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# check.sh - `cog-fcgi check PROJECT_DIR`: the report, its --json form and the exit status for
+# projects that would run on this host and for each kind of problem (tests/projects/check-*).
+#
+# This machine has no NVIDIA GPU and Debian's torch is a CPU-only build: the gpu project is
+# expected to fail with the "no NVIDIA driver" error (a GPU host would need its own run).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+need_binary
+
+P=$ROOT/tests/projects
+
+# run_check NAME [ARGS...]: runs `cog-fcgi check`, sets RC, OUT (stdout file) and ERR.
+N=0
+run_check() {
+    N=$((N + 1))
+    OUT=$T/check.$N.out
+    ERR=$T/check.$N.err
+    timeout 90 "$COG_FCGI" check "$@" >"$OUT" 2>"$ERR"
+    RC=$?
+}
+
+# expect_rc NAME WANT: the last run's exit status.
+expect_rc() {
+    if [ "$RC" -eq "$2" ]; then pass "$1"; else fail "$1" "exit $RC, expected $2; output: $(head -c 1500 "$OUT")"; fi
+}
+
+# expect_line NAME REGEX: a line of the last text report matches (grep -E).
+expect_line() {
+    if grep -qE -- "$2" "$OUT"; then pass "$1"; else fail "$1" "no line matching /$2/ in: $(cat "$OUT")"; fi
+}
+
+# expect_status NAME CHECK_NAME STATUS: in the last --json report, the check named CHECK_NAME
+# has STATUS (every check of that name when there are several).
+expect_status() {
+    local got
+    got=$("$PY" -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+print(",".join(sorted({c["status"] for c in doc["checks"] if c["name"] == sys.argv[2]})))
+' "$OUT" "$2" 2>&1)
+    if [ "$got" = "$3" ]; then pass "$1"; else fail "$1" "status of \"$2\" is \"$got\", expected \"$3\""; fi
+}
+
+# expect_json_ok NAME true|false: --json output parses and "ok" is that.
+expect_json_ok() {
+    local got
+    got=$("$PY" -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert isinstance(doc["checks"], list) and doc["checks"]
+for c in doc["checks"]:
+    assert set(c) == {"name", "status", "detail", "fix"}, c
+    assert c["status"] in ("ok", "warn", "error"), c
+print("true" if doc["ok"] else "false")
+' "$OUT" 2>&1)
+    if [ "$got" = "$2" ]; then pass "$1"; else fail "$1" "ok is \"$got\", expected $2"; fi
+}
+
+# --- projects that would run here ---------------------------------------------------------
+run_check "$ROOT/examples/hello-world"
+expect_rc "hello-world passes (exit 0)" 0
+expect_line "hello-world: python_version ok" '^ok +python_version: '
+expect_line "hello-world: summary says ready" '^[0-9]+ ok, [0-9]+ warnings?, 0 errors: ready to serve$'
+
+run_check "$P/check-ok"
+expect_rc "Debian's packages satisfy python_packages (exit 0)" 0
+expect_line "numpy>=1.0 is ok" '^ok +package numpy: [0-9.]+ satisfies >=1.0'
+expect_line "~= is ok" '^ok +package scikit_learn: .* satisfies ~=1.2'
+expect_line "extras and a range are ok" '^ok +package PyYAML: .* satisfies >=5,<100'
+expect_line "a false marker skips the package" '^ok +package cf-not-needed: not needed here'
+expect_line "system package python3 is ok" '^ok +system package python3: .* is installed'
+
+run_check "$P/check-ok" --json
+expect_rc "--json: exit 0 when ok" 0
+expect_json_ok "--json parses, ok is true" true
+expect_status "--json: numpy ok" "package numpy" ok
+expect_status "--json: system package ok" "system package python3" ok
+python_version=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["python"]["version"])' "$OUT" 2>&1)
+check "--json: python.version is the interpreter's" test "$python_version" = "$("$PY" -c 'import platform; print(platform.python_version())')"
+
+run_check "$P/check-requirements"
+expect_rc "a satisfied requirements.txt passes (exit 0)" 0
+expect_line "requirements.txt: a continued line is read" '^ok +package numpy: .* satisfies >=1.0,!=0.5 \(requirements.txt:4\)'
+expect_line "requirements.txt: pip options only warn" '^warn +python_requirements: requirements.txt:2: .*pip option'
+expect_line "requirements.txt: a win32 marker skips" '^ok +package cf-windows-only: not needed here'
+
+# A virtualenv: its bin/python is the interpreter (a link to Debian's stands in for one).
+mkdir -p "$T/venv/bin"
+ln -s /usr/bin/python3 "$T/venv/bin/python"
+run_check "$P/check-ok" --venv "$T/venv" --json
+expect_rc "--venv: exit 0" 0
+interp=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["interpreter"])' "$OUT" 2>&1)
+check "--venv: the venv's python is used" test "$interp" = "$T/venv/bin/python"
+
+# --- one problem each ---------------------------------------------------------------------
+run_check "$P/check-bad-key"
+expect_rc "bad cog.yaml key: exit 1" 1
+expect_line "bad cog.yaml key: error names file:line and the key" '^error +cog.yaml: .*check-bad-key/cog.yaml:[0-9]+: unknown key "buidl"'
+run_check "$P/check-bad-key" --json
+expect_json_ok "bad cog.yaml key: --json ok is false" false
+expect_status "bad cog.yaml key: --json status" cog.yaml error
+
+run_check "$P/check-python-version"
+expect_rc "python_version 3.9: exit 1" 1
+expect_line "python_version 3.9: error" '^error +python_version: cog.yaml asks for Python 3.9'
+expect_line "python_version 3.9: a fix is given" '^ +fix: .*python_version'
+run_check "$P/check-python-version" --json
+expect_status "python_version 3.9: --json status" python_version error
+
+run_check "$P/check-missing"
+expect_rc "missing package: exit 1" 1
+expect_line "missing package: error" '^error +package cf-no-such-package: not installed'
+expect_line "missing package: pip/apt fix" "^ +fix: .*(pip install 'cf-no-such-package==1.0'|apt-get install python3-cf-no-such-package)"
+expect_line "missing package: the others are still ok" '^ok +package numpy:'
+run_check "$P/check-missing" --json
+expect_json_ok "missing package: --json ok is false" false
+expect_status "missing package: --json status" "package cf-no-such-package" error
+expect_status "missing package: --json numpy ok" "package numpy" ok
+
+run_check "$P/check-wrong-version"
+expect_rc "numpy==0.1: exit 1" 1
+expect_line "numpy==0.1: error names both versions" '^error +package numpy: [0-9.]+ is installed but python_packages asks for ==0.1'
+run_check "$P/check-wrong-version" --json
+expect_status "numpy==0.1: --json status" "package numpy" error
+
+run_check "$P/check-system-missing"
+expect_rc "missing system package: exit 1" 1
+expect_line "missing system package: error" '^error +system package cf-no-such-deb: not installed'
+expect_line "missing system package: apt-get fix" '^ +fix: apt-get install cf-no-such-deb'
+run_check "$P/check-system-missing" --json
+expect_status "missing system package: --json status" "system package cf-no-such-deb" error
+expect_status "missing system package: python3 still ok" "system package python3" ok
+
+run_check "$P/check-requirements-missing"
+expect_rc "requirements.txt with a missing package: exit 1" 1
+expect_line "requirements.txt missing: error with file:line" '^error +package cf-no-such-package: not installed \(requirements.txt:2\)'
+run_check "$P/check-requirements-missing" --json
+expect_status "requirements.txt missing: --json status" "package cf-no-such-package" error
+
+# No GPU on this machine: gpu: true must fail and say why.
+if command -v nvidia-smi >/dev/null 2>&1; then
+    echo "note: nvidia-smi present; the gpu project's outcome depends on this host"
+    run_check "$P/check-gpu" --json
+    "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT"
+    check "gpu: --json parses on a GPU host" test $? = 0
+else
+    run_check "$P/check-gpu"
+    expect_rc "gpu: true without a GPU: exit 1" 1
+    expect_line "gpu: error explains there is no driver" '^error +gpu: build.gpu is true but this host has no NVIDIA driver'
+    expect_line "gpu: fix suggests the driver or gpu: false" '^ +fix: install the NVIDIA driver.*build.gpu: false'
+    run_check "$P/check-gpu" --json
+    expect_json_ok "gpu: --json ok is false" false
+    expect_status "gpu: --json status" gpu error
+    has_torch=$("$PY" -c 'import json,sys; print("torch" in json.load(open(sys.argv[1]))["python"])' "$OUT" 2>&1)
+    check "gpu: --json python has the torch probe" test "$has_torch" = True
+fi
+
+# --- usage and odd arguments --------------------------------------------------------------
+run_check
+expect_rc "no PROJECT_DIR: exit 2" 2
+run_check "$P/check-ok" --bogus
+expect_rc "unknown option: exit 2" 2
+run_check "$P/check-ok" extra-argument
+expect_rc "two projects: exit 2" 2
+run_check --help
+expect_rc "--help: exit 0" 0
+run_check "$T/no-such-project"
+expect_rc "missing project directory: exit 1" 1
+run_check "$P/check-ok" --venv "$T/no-such-venv"
+expect_rc "--venv without bin/python: exit 1" 1
+expect_line "--venv without bin/python: error" '^error +python: virtualenv .*no-such-venv has no bin/python'
+timeout 30 "$COG_FCGI" --help >"$T/help" 2>&1
+check "--help lists check" grep -q 'cog-fcgi check PROJECT_DIR' "$T/help"
+
+finish
