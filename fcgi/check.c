@@ -1199,6 +1199,9 @@ int cf_cli_check(int argc, char **argv)
                 check_requirement(&ck, &reqs[i]);
         }
     }
+    if (ck.py == NULL && nreq > 0)
+        add(&ck, "error", "python_packages", NULL,
+            "%zu requirement%s not checked: no interpreter answered", nreq, nreq == 1 ? "" : "s");
     check_system_packages(&ck, y.system_packages);
     if (y.gpu)
         check_gpu(&ck);

@@ -72,6 +72,27 @@ static void wake_thread(cf_runner *r)
 
 /* ---- webhooks -------------------------------------------------------- */
 
+static void persist_or_log(cf_runner *r, cf_prediction *p, int running);
+
+/* A terminal webhook of a persisted prediction is pending on disk until the
+ * receiver took it (or it was given up), so a restart sends it again. */
+struct webhook_done {
+    cf_runner *r;
+    cf_prediction *p;
+};
+
+static void terminal_webhook_done(void *ctx, int delivered)
+{
+    struct webhook_done *wd = ctx;
+    cf_runner_lock(wd->r);
+    wd->p->terminal_webhook_pending = 0;
+    persist_or_log(wd->r, wd->p, 0);
+    cf_runner_unlock(wd->r);
+    (void)delivered;
+    cf_prediction_decref(wd->p);
+    free(wd);
+}
+
 /* Sends the webhook for event if the prediction asked for it, applying
  * Cog's throttle to non-terminal events. Called with the lock held. */
 static void emit(cf_runner *r, cf_prediction *p, unsigned event)
@@ -86,8 +107,18 @@ static void emit(cf_runner *r, cf_prediction *p, unsigned event)
             return;
     }
     p->last_webhook = now;
-    cf_webhooks_send(r->webhooks, p->webhook, cf_prediction_to_webhook_json(p),
-                     event == CF_EVENT_COMPLETED, p->traceparent, p->tracestate);
+    int terminal = event == CF_EVENT_COMPLETED;
+    struct webhook_done *wd = NULL;
+    if (terminal && r->cfg.state && p->is_async) {
+        wd = malloc(sizeof *wd);
+        if (wd) {
+            wd->r = r;
+            wd->p = p;
+            cf_prediction_incref(p);
+        }
+    }
+    cf_webhooks_send(r->webhooks, p->webhook, cf_prediction_to_webhook_json(p), terminal,
+                     p->traceparent, p->tracestate, wd ? terminal_webhook_done : NULL, wd);
 }
 
 /* ---- persistence ------------------------------------------------------ */

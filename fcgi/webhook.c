@@ -9,9 +9,14 @@
 
 #include "clock.h"
 #include "http_client.h"
+#include "json_out.h"
 #include "log.h"
 
+/* Cog's 12 quick retries (0.1 s, 0.2 s, ... 51.2 s), then, so that a
+ * receiver that is down for a while still gets its terminal webhook, one
+ * try a minute for an hour more. */
 #define MAX_RETRIES 12
+#define SLOW_RETRIES 60
 
 typedef struct delivery {
     struct delivery *next;
@@ -21,6 +26,9 @@ typedef struct delivery {
     char *tracestate;
     int terminal;
     int attempts;
+    int delivered;     /* the receiver answered (any status but a retryable one) */
+    void (*done)(void *ctx, int delivered); /* called once, without our lock */
+    void *done_ctx;
     double not_before; /* monotonic */
 } delivery;
 
@@ -77,8 +85,10 @@ static int post_once(delivery *d)
     d->attempts++;
     int retryable = rc != CF_OK || status == 429 || status == 500 || status == 502 ||
                     status == 503 || status == 504;
-    if (!retryable)
+    if (!retryable) {
+        d->delivered = 1;
         return 1;
+    }
     if (rc != CF_OK)
         cf_log_warn("CF0401", "webhook to %s failed: %s", d->url, err.msg);
     else
@@ -86,8 +96,12 @@ static int post_once(delivery *d)
     /* without libcurl no retry can succeed */
     if (rc != CF_OK && cf_http_available(NULL) != CF_OK)
         return 1;
-    if (!d->terminal || d->attempts > MAX_RETRIES)
+    if (!d->terminal || d->attempts > MAX_RETRIES + SLOW_RETRIES) {
+        if (d->terminal)
+            cf_log_error("CF0405", "giving up the terminal webhook to %s after %d tries",
+                         d->url, d->attempts);
         return 1;
+    }
     return 0;
 }
 
@@ -131,6 +145,10 @@ static void *sender_main(void *arg)
         *due = d->next;
         pthread_mutex_unlock(&w->lock);
         int finished = post_once(d);
+        if (finished && d->done) {
+            d->done(d->done_ctx, d->delivered);
+            d->done = NULL;
+        }
         pthread_mutex_lock(&w->lock);
         if (finished) {
             delivery_free(d);
@@ -191,17 +209,22 @@ void cf_webhooks_free(cf_webhooks *w, double drain_seconds)
 }
 
 void cf_webhooks_send(cf_webhooks *w, const char *url, json_t *body, int terminal,
-                      const char *traceparent, const char *tracestate)
+                      const char *traceparent, const char *tracestate,
+                      void (*done)(void *ctx, int delivered), void *done_ctx)
 {
     delivery *d = calloc(1, sizeof *d);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body ? cf_json_dumps(body) : NULL;
     json_decref(body);
     if (d == NULL || text == NULL) {
         free(d);
         free(text);
         cf_log_error("CF0404", "out of memory: webhook to %s not queued", url);
+        if (done)
+            done(done_ctx, 0);
         return;
     }
+    d->done = done;
+    d->done_ctx = done_ctx;
     d->url = strdup(url);
     d->body = text;
     d->terminal = terminal;

@@ -170,6 +170,14 @@ expect_rc "missing project directory: exit 1" 1
 run_check "$P/check-ok" --venv "$T/no-such-venv"
 expect_rc "--venv without bin/python: exit 1" 1
 expect_line "--venv without bin/python: error" '^error +python: virtualenv .*no-such-venv has no bin/python'
+# An interpreter that does not answer with JSON is an error, and nothing is taken as installed.
+mkdir -p "$T/badvenv/bin"
+printf '#!/bin/sh\necho not json\n' >"$T/badvenv/bin/python"
+chmod +x "$T/badvenv/bin/python"
+run_check "$P/check-ok" --venv "$T/badvenv"
+expect_rc "an interpreter that prints garbage: exit 1" 1
+expect_line "an interpreter that prints garbage: error" '^error +python: .*badvenv/bin/python did not answer'
+expect_line "an interpreter that prints garbage: packages unchecked" '^error +python_packages: 4 requirements not checked'
 timeout 30 "$COG_FCGI" --help >"$T/help" 2>&1
 check "--help lists check" grep -q 'cog-fcgi check PROJECT_DIR' "$T/help"
 
