@@ -287,6 +287,12 @@ static int walk_root(json_t **output, json_t *(*fn)(const char *, void *, cf_err
     return rc;
 }
 
+int cf_files_map_outputs(json_t **output, json_t *(*fn)(const char *path, void *ctx, cf_error *err),
+                         void *ctx, cf_error *err)
+{
+    return walk_root(output, fn, ctx, err);
+}
+
 int cf_files_encode_outputs(json_t **output, cf_error *err)
 {
     return walk_root(output, encode_cb, NULL, err);

@@ -22,6 +22,12 @@ int cf_files_prepare(cf_prediction *p, cf_error *err);
  * itself may be replaced (a single file output). */
 int cf_files_encode_outputs(json_t **output, cf_error *err);
 
+/* Calls fn(path, ctx, err) for every {"$cogfile": path} in *output (also a
+ * bare one: *output may be replaced) and puts the value it returns (a new
+ * reference) in its place. Stops at the first NULL with err set. */
+int cf_files_map_outputs(json_t **output, json_t *(*fn)(const char *path, void *ctx, cf_error *err),
+                         void *ctx, cf_error *err);
+
 /* Removes p->tempdir and what is in it. */
 void cf_files_cleanup(cf_prediction *p);
 

@@ -54,6 +54,8 @@ static void usage(FILE *f)
             "                                   (default: PROJECT_DIR/.venv when it exists)\n"
             "  --worker-memory BYTES            limit each worker's memory (k, M, G suffixes):\n"
             "                                   a runaway model fails its prediction alone\n"
+            "  --upload-url URL                 async predictions' file outputs are PUT to\n"
+            "                                   URL/NAME and answered as the storage's Location\n"
             "  --shutdown-grace SECONDS         on SIGTERM, time running predictions have to\n"
             "                                   finish (default 30)\n"
             "  --log-level debug|info|warn|error\n",
@@ -82,6 +84,7 @@ static int cmd_serve(int argc, char **argv)
     double predict_timeout = 0, setup_timeout = 0, cancel_grace = 5, shutdown_grace = 30;
     double keep_finished = 86400;
     const char *venv = NULL;
+    const char *upload_url = NULL;
     size_t worker_memory = 0;
     const char *state_dir = getenv("COG_FCGI_STATE_DIR");
     const char *st = getenv("COG_SETUP_TIMEOUT");
@@ -103,6 +106,7 @@ static int cmd_serve(int argc, char **argv)
         {"state-dir", required_argument, NULL, 'D'},
         {"keep-finished", required_argument, NULL, 'K'},
         {"venv", required_argument, NULL, 'E'},
+        {"upload-url", required_argument, NULL, 'U'},
         {"worker-memory", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -133,6 +137,7 @@ static int cmd_serve(int argc, char **argv)
         case 'D': state_dir = optarg; break;
         case 'K': keep_finished = atof(optarg); break;
         case 'E': venv = optarg; break;
+        case 'U': upload_url = optarg; break;
         case 'W': worker_memory = parse_size(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -192,7 +197,7 @@ static int cmd_serve(int argc, char **argv)
                              .predict_timeout = predict_timeout,
                              .setup_timeout = setup_timeout, .cancel_grace = cancel_grace,
                              .state = state, .state_error = state ? NULL : state_error,
-                             .keep_finished_s = keep_finished};
+                             .keep_finished_s = keep_finished, .upload_url = upload_url};
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
         cf_log_error("CF0003", "%s", err.msg);

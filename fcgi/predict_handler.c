@@ -140,6 +140,12 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         json_object_set_new(p->context, "remote_user", json_string(req->remote_user));
     }
     p->is_async = cf_prefer_respond_async(req->prefer);
+    /* output_file_prefix is for sync predictions only, as in Cog */
+    const char *ofp = json_string_value(json_object_get(body, "output_file_prefix"));
+    if (ofp && *ofp && !p->is_async) {
+        p->upload_prefix = strdup(ofp);
+        p->upload_multipart = 1;
+    }
     if (req->traceparent)
         p->traceparent = strdup(req->traceparent);
     if (req->tracestate)

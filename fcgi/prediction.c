@@ -51,6 +51,7 @@ void cf_prediction_decref(cf_prediction *p)
     free(p->traceparent);
     free(p->tracestate);
     free(p->tempdir);
+    free(p->upload_prefix);
     pthread_cond_destroy(&p->done_cond);
     free(p);
 }

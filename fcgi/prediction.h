@@ -58,6 +58,8 @@ typedef struct cf_prediction {
     char *tracestate;
     char *tempdir;            /* per-prediction directory for input files */
     int raw_files;            /* keep {"$cogfile": path} outputs (CLI) */
+    char *upload_prefix;      /* file outputs go there instead of data URIs, or NULL */
+    int upload_multipart;     /* output_file_prefix (multipart) rather than --upload-url */
     int cancel_requested;
     double deadline;          /* monotonic; 0 = none */
     double last_webhook;      /* monotonic time of the last sent webhook */

@@ -20,6 +20,7 @@
 #include "openapi.h"
 #include "state.h"
 #include "store.h"
+#include "upload.h"
 #include "webhook.h"
 
 enum worker_state { W_STARTING, W_READY, W_SETUP_FAILED, W_DEFUNCT };
@@ -337,7 +338,28 @@ static void handle_done(cf_runner *r, json_t *msg)
         json_decref(p->output);
         p->output = out && !json_is_null(out) ? json_incref(out) : NULL;
     }
-    if (p->output && !p->raw_files) {
+    if (p->output && p->upload_prefix && st == CF_STATUS_SUCCEEDED) {
+        /* network: done without the lock; p stays current (BUSY) meanwhile */
+        cf_error err;
+        cf_error_clear(&err);
+        json_t *out = json_deep_copy(p->output);
+        cf_upload up = {p->upload_prefix, p->upload_multipart, p->id};
+        char *prefix = strdup(p->upload_prefix);
+        up.prefix = prefix ? prefix : "";
+        cf_runner_unlock(r);
+        int rc = out ? cf_upload_outputs(&out, &up, &err) : CF_ENOMEM;
+        cf_runner_lock(r);
+        free(prefix);
+        if (rc != CF_OK) {
+            json_decref(out);
+            cf_log_error("CF0320", "prediction %s: %s", p->id, err.msg);
+            /* Cog's words, one completed webhook (COG-API.md §16) */
+            finish_current(r, CF_STATUS_FAILED, "Cog: Got error trying to upload output files");
+            return;
+        }
+        json_decref(p->output);
+        p->output = out;
+    } else if (p->output && !p->raw_files) {
         cf_error err;
         cf_error_clear(&err);
         if (cf_files_encode_outputs(&p->output, &err) != CF_OK) {
@@ -363,7 +385,7 @@ static void handle_output(cf_runner *r, json_t *msg)
     drain_logs(r);
     json_t *item = json_object_get(msg, "item");
     json_t *copy = item ? json_deep_copy(item) : json_null();
-    if (!p->raw_files) {
+    if (!p->raw_files && !p->upload_prefix) { /* uploads happen at the end */
         cf_error err;
         cf_error_clear(&err);
         if (cf_files_encode_outputs(&copy, &err) != CF_OK)
@@ -941,6 +963,8 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
         p->started_at = cf_now();
     if (p->deadline <= 0 && r->cfg.predict_timeout > 0)
         p->deadline = cf_monotonic() + r->cfg.predict_timeout;
+    if (p->is_async && r->cfg.upload_url && p->upload_prefix == NULL)
+        p->upload_prefix = strdup(r->cfg.upload_url);
     /* on disk before anyone is told it was accepted */
     rc = persist(r, p, 0, err);
     if (rc != CF_OK)

@@ -27,6 +27,7 @@ typedef struct cf_runner_config {
     struct cf_state *state;  /* where async predictions are persisted, or NULL */
     const char *state_error; /* why there is no state: async predictions get 503 */
     double keep_finished_s;  /* finished records stay on disk this long */
+    const char *upload_url;  /* --upload-url: async predictions' files go there */
 } cf_runner_config;
 
 typedef struct cf_runner cf_runner;

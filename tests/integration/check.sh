@@ -10,13 +10,15 @@ need_binary
 
 P=$ROOT/tests/projects
 
-# run_check NAME [ARGS...]: runs `cog-fcgi check`, sets RC, OUT (stdout file) and ERR.
+# run_check [ARGS...]: runs `cog-fcgi check` (with the variables in CHECK_ENV), sets RC, OUT
+# (stdout file) and ERR.
 N=0
+CHECK_ENV=()
 run_check() {
     N=$((N + 1))
     OUT=$T/check.$N.out
     ERR=$T/check.$N.err
-    timeout 90 "$COG_FCGI" check "$@" >"$OUT" 2>"$ERR"
+    env "${CHECK_ENV[@]}" timeout 90 "$COG_FCGI" check "$@" >"$OUT" 2>"$ERR"
     RC=$?
 }
 
@@ -155,6 +157,54 @@ else
     has_torch=$("$PY" -c 'import json,sys; print("torch" in json.load(open(sys.argv[1]))["python"])' "$OUT" 2>&1)
     check "gpu: --json python has the torch probe" test "$has_torch" = True
 fi
+
+# A GPU host, simulated: a stand-in nvidia-smi (driver 535, CUDA 12.2) on PATH and a stand-in
+# torch module on PYTHONPATH (the probe honours it as the worker does).
+mkdir -p "$T/fakebin" "$T/fakepy/torch"
+cat >"$T/fakebin/nvidia-smi" <<'EOF_SMI'
+#!/bin/sh
+if [ -n "${FAKE_SMI_FAIL:-}" ]; then
+    echo "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."
+    exit 9
+fi
+case "${1:-}" in
+--query-gpu=*) echo "535.104.05, NVIDIA H100 80GB HBM3" ;;
+*) echo "| NVIDIA-SMI 535.104.05   Driver Version: 535.104.05   CUDA Version: 12.2     |" ;;
+esac
+EOF_SMI
+chmod +x "$T/fakebin/nvidia-smi"
+cat >"$T/fakepy/torch/__init__.py" <<'EOF_TORCH'
+import os
+__version__ = "2.3.0+cu121"
+class version:
+    cuda = os.environ.get("FAKE_TORCH_CUDA", "12.1")
+class cuda:
+    is_available = staticmethod(lambda: os.environ.get("FAKE_TORCH_AVAILABLE", "1") == "1")
+    device_count = staticmethod(lambda: 1)
+    get_device_name = staticmethod(lambda i: "NVIDIA H100 80GB HBM3")
+EOF_TORCH
+CHECK_ENV=(PATH="$T/fakebin:$PATH" PYTHONPATH="$T/fakepy")
+run_check "$P/check-gpu"
+expect_rc "simulated GPU host, torch cu121 on a 12.2 driver: exit 0" 0
+expect_line "simulated GPU: nvidia-smi's GPU and CUDA version" '^ok +gpu: 1 GPU .*NVIDIA H100.*driver supports CUDA 12.2'
+expect_line "simulated GPU: torch sees the device" '^ok +torch cuda: torch 2.3.0\+cu121 \(CUDA 12.1\) sees 1 device'
+export FAKE_TORCH_CUDA=12.4
+run_check "$P/check-gpu"
+expect_rc "torch built for a newer CUDA than the driver: exit 1" 1
+expect_line "torch too new: error names both CUDA versions" '^error +torch cuda: .*built for CUDA 12.4 but the driver supports CUDA 12.2'
+expect_line "torch too new: fix names the driver's CUDA" '^ +fix: install a torch built for CUDA 12.2 or older'
+unset FAKE_TORCH_CUDA
+export FAKE_TORCH_AVAILABLE=0
+run_check "$P/check-gpu" --json
+expect_rc "torch.cuda.is_available() False: exit 1" 1
+expect_status "torch.cuda.is_available() False: --json status" "torch cuda" error
+unset FAKE_TORCH_AVAILABLE
+export FAKE_SMI_FAIL=1
+run_check "$P/check-gpu"
+expect_rc "nvidia-smi failing: exit 1" 1
+expect_line "nvidia-smi failing: its message is shown" "^error +gpu: build.gpu is true but nvidia-smi fails: NVIDIA-SMI has failed"
+unset FAKE_SMI_FAIL
+CHECK_ENV=()
 
 # --- usage and odd arguments --------------------------------------------------------------
 run_check
