@@ -828,7 +828,8 @@ int cf_state_load_all(cf_state *s, cf_prediction ***out, size_t *n, cf_error *er
     for (size_t i = 0; i < len; i++)
         if (list[i].seq == 0)
             list[i].seq = s->next_seq++;
-    qsort(list, len, sizeof *list, by_arrival);
+    if (len > 1)
+        qsort(list, len, sizeof *list, by_arrival);
     *out = calloc(len ? len : 1, sizeof **out);
     if (*out == NULL) {
         rc = cf_error_set(err, CF_ENOMEM, "out of memory loading prediction records");
