@@ -12,10 +12,11 @@
  * goes back into the set (re-armed), any other is closed by libfcgi. There
  * is no dispatcher hand-off, so a request costs one wake-up as before.
  *
- * libfcgi still reads and writes every record: FCGX_Accept_r on a request
- * whose ipcFd is already set (and keepConnection set, so its opening
- * FCGX_Finish_r does not close it) reads the next request from that fd,
- * answering FCGI_GET_VALUES on the way. Our requests have no listening
+ * libfcgi reads and writes every request's records: FCGX_Accept_r on a
+ * request whose ipcFd is already set (and keepConnection set, so its
+ * opening FCGX_Finish_r does not close it) reads the next request from
+ * that fd. Management records before it (FCGI_GET_VALUES) we answer
+ * first (mgmt.c): libfcgi would only answer once more bytes came. Our requests have no listening
  * socket (-1): when libfcgi closes a connection (EOF, garbage) and loops
  * back to accept, that accept fails at once instead of stealing a
  * connection from the set. Accepting ourselves, we apply
@@ -47,6 +48,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "mgmt.h"
 #include "routes.h"
 
 /* A peer that stops half-way through a record would otherwise hold a
@@ -169,6 +171,15 @@ static void watch_connection(int fd)
  * other (and any that sent EOF or garbage instead of a request). */
 static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, int fd)
 {
+    int more = cf_mgmt_answer(fd, cfg->threads);
+    if (more <= 0) {
+        /* Only management records (answered), or EOF/error. */
+        if (more == 0)
+            watch_connection(fd);
+        else
+            close(fd);
+        return;
+    }
     fcgx->ipcFd = fd;
     fcgx->keepConnection = 1;
     if (FCGX_Accept_r(fcgx) < 0) {

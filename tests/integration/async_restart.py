@@ -158,7 +158,7 @@ def main():
     S.check("terminal webhooks agree with GET", not mismatch, "; ".join(mismatch[:5]))
     S.check("no prediction got two terminal webhooks", not dup, f"duplicates: {dup}")
     g = rc.got(f"/r/{pid_of(LONG)}")
-    S.check(f"the interrupted one's completed webhook was sent after the restart",
+    S.check("the interrupted one's completed webhook was sent after the restart",
             any(h.terminal for h in g[hooks_before[pid_of(LONG)]:]),
             f"deliveries {[h.body for h in g]}")
     S.expect("health READY after the restart", S.wait_health(("READY",), 10), "READY")

@@ -76,7 +76,8 @@ def run_iter(path, n=3, delay=0.3, events=None, headers=None):
         if g.get("status") in ("succeeded", "failed", "canceled"):
             break
         time.sleep(0.1)
-    hooks = S.receiver.wait_terminal(path, timeout=10)
+    if events is None or "completed" in events:
+        S.receiver.wait_terminal(path, timeout=10)
     time.sleep(0.3)  # a late non-terminal delivery would show up now
     return r, S.receiver.got(path), polls
 
