@@ -756,6 +756,10 @@ void cf_runner_stop(cf_runner *r)
     }
     r->stopping = 1;
     wake_thread(r);
+    /* the worker goes first: a thread blocked reading its frames then sees
+     * EOF, so the join below cannot hang on a stuck model */
+    if (r->slot.pid > 0)
+        kill(r->slot.pid, SIGKILL);
     cf_runner_unlock(r);
     pthread_join(r->thread, NULL);
     cf_runner_lock(r);
