@@ -264,6 +264,11 @@ static void worker_died(cf_runner *r)
     if (r->state == W_SETUP_FAILED)
         return;
     r->kill_at = 0;
+    if (r->stopping) {
+        finish_current(r, CF_STATUS_FAILED,
+                       "the prediction was interrupted: cog-fcgi stopped while it ran");
+        return;
+    }
     if (r->current && r->current->cancel_requested) {
         /* we killed it: the model ignored the cancel past its grace period */
         finish_current(r, CF_STATUS_CANCELED, NULL);
