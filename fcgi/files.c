@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "datauri.h"
+#include "fetch_policy.h"
 #include "http_client.h"
 #include "mime.h"
 
@@ -87,12 +88,12 @@ static int write_file(const char *path, const unsigned char *data, size_t len, c
     return CF_OK;
 }
 
-/* Downloads url to path (no overall time limit, as Cog). The message is
- * what a failed prediction shows as its error. */
+/* Downloads url to path under the process's fetch policy (its limits: Cog
+ * has none). The message is what a failed prediction shows as its error. */
 static int download(const char *url, const char *path, cf_error *err)
 {
     cf_error why;
-    int rc = cf_http_download(url, path, 0, &why);
+    int rc = cf_http_fetch(url, path, cf_fetch_policy_get_default(), &why);
     if (rc == CF_EFETCH)
         return cf_error_set(err, CF_EFETCH, "failed to download %s: %s", url, why.msg);
     if (rc != CF_OK)

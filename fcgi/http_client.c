@@ -6,12 +6,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fetch_policy.h"
 
 #define DEFAULT_LIBCURL "libcurl.so.4"
 #define CONNECT_TIMEOUT_MS 30000L
@@ -37,6 +41,11 @@ typedef struct curl_api {
     CURLcode (*mime_filedata)(curl_mimepart *part, const char *path);
     CURLcode (*mime_type)(curl_mimepart *part, const char *type);
     void (*mime_free)(curl_mime *mime);
+    CURLU *(*url_new)(void);
+    CURLUcode (*url_set)(CURLU *u, CURLUPart part, const char *content, unsigned int flags);
+    CURLUcode (*url_get)(const CURLU *u, CURLUPart part, char **content, unsigned int flags);
+    void (*url_cleanup)(CURLU *u);
+    void (*free)(void *p);
 } curl_api;
 
 /* Written once under api_once, read-only after: the only global state. */
@@ -84,6 +93,11 @@ static void api_load(void)
     LOAD(mime_filedata, "curl_mime_filedata");
     LOAD(mime_type, "curl_mime_type");
     LOAD(mime_free, "curl_mime_free");
+    LOAD(url_new, "curl_url");
+    LOAD(url_set, "curl_url_set");
+    LOAD(url_get, "curl_url_get");
+    LOAD(url_cleanup, "curl_url_cleanup");
+    LOAD(free, "curl_free");
 #undef LOAD
     CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK) {
@@ -120,6 +134,12 @@ typedef struct exchange {
     FILE *in;               /* raw upload source, or NULL */
     int nomem;
     int write_failed; /* errno of a failed write to out, or 0 */
+    uint64_t limit;   /* most body bytes wanted (downloads); 0: no limit */
+    uint64_t got;     /* body bytes so far */
+    int too_big;      /* the body went past limit */
+    const cf_fetch_policy *policy; /* checked before each connect, or NULL */
+    CURL *c;                       /* the handle, for the URL being connected for */
+    cf_error denied;               /* why the policy refused a connection */
 } exchange;
 
 /* Keeps the body in resp (up to CF_HTTP_MAX_BODY) or writes it to out.
@@ -128,6 +148,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     exchange *x = arg;
     size_t n = size * nmemb;
+    /* Content-Length is checked by CURLOPT_MAXFILESIZE_LARGE; this counts
+     * what comes without one (chunked, or until close). */
+    x->got += n;
+    if (x->limit && x->got > x->limit) {
+        x->too_big = 1;
+        return 0;
+    }
     if (x->out) {
         if (fwrite(data, 1, n, x->out) != n) {
             x->write_failed = errno ? errno : EIO;
@@ -256,6 +283,51 @@ static int set_common(CURL *c, const char *url, struct curl_slist *headers, doub
     return CF_OK;
 }
 
+/* The host part of url as curl parses it ("[::1]" for IPv6), into out.
+ * 0, or -1 when url does not parse or the host does not fit. */
+static int url_host(const char *url, char *out, size_t len)
+{
+    CURLU *u = api.url_new();
+    char *host = NULL;
+    int rc = -1;
+    if (u && api.url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        api.url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && strlen(host) < len) {
+        memcpy(out, host, strlen(host) + 1);
+        rc = 0;
+    }
+    if (host)
+        api.free(host);
+    if (u)
+        api.url_cleanup(u);
+    return rc;
+}
+
+/* libcurl's hook right before it creates each socket, after name
+ * resolution, for the first URL and for every redirect: the one place
+ * where the address actually connected to is known. A denied address gets
+ * CURL_SOCKET_BAD, so libcurl never connects and fails with
+ * CURLE_COULDNT_CONNECT (or tries the host's next address); the reason
+ * waits in x->denied for perform(). */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    exchange *x = arg;
+    char host[1024];
+    char *url = NULL;
+    cf_error why;
+    (void)purpose;
+    /* The effective URL is the one this connection is for (after a
+     * redirect, the new one): its host is what host-name rules see. */
+    if (api.easy_getinfo(x->c, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL ||
+        url_host(url, host, sizeof host) != 0)
+        host[0] = '\0';
+    if (cf_fetch_policy_check(x->policy, host[0] ? host : NULL, &a->addr, a->addrlen, &why) !=
+        CF_OK) {
+        x->denied = why;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* Runs the transfer and turns its outcome into our error. On success fills
  * resp's status and final URL. */
 static int perform(CURL *c, exchange *x, const char *errbuf, cf_error *err)
@@ -266,6 +338,15 @@ static int perform(CURL *c, exchange *x, const char *errbuf, cf_error *err)
     if (x->write_failed)
         return cf_error_set(err, CF_EIO, "cannot write the download: %s",
                             strerror(x->write_failed));
+    /* Our reasons first: libcurl's messages for them say less. */
+    if (rc != CURLE_OK && x->denied.code)
+        return cf_error_set(err, CF_EFETCH, "%s", x->denied.msg);
+    if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        return cf_error_set(err, CF_EFETCH, "the file is larger than the limit of %llu bytes",
+                            (unsigned long long)x->limit);
+    if (rc == CURLE_OPERATION_TIMEDOUT && x->policy && x->policy->timeout_s > 0)
+        return cf_error_set(err, CF_EFETCH, "not done within the time limit of %g s (%s)",
+                            x->policy->timeout_s, errbuf[0] ? errbuf : api.easy_strerror(rc));
     if (rc != CURLE_OK)
         return cf_error_set(err, CF_EFETCH, "%s", errbuf[0] ? errbuf : api.easy_strerror(rc));
     if (x->resp) {
@@ -319,14 +400,22 @@ cleanup:
     return rc;
 }
 
-int cf_http_download(const char *url, const char *path, double timeout_s, cf_error *err)
+/* cf_http_download and cf_http_fetch: policy may be NULL (no checks). */
+static int download(const char *url, const char *path, double timeout_s,
+                    const cf_fetch_policy *policy, cf_error *err)
 {
     CURL *c = NULL;
     struct curl_slist *list = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    exchange x = {0};
+    char host[1024];
+    exchange x = {.policy = policy, .limit = policy ? policy->max_bytes : 0};
     int rc = cf_http_available(err);
     if (rc != CF_OK)
+        return rc;
+    /* The URL's own host first: a denied name is never even resolved. A
+     * URL that does not parse is left to libcurl to report. */
+    if (policy && url_host(url, host, sizeof host) == 0 &&
+        (rc = cf_fetch_policy_check(policy, host, NULL, 0, err)) != CF_OK)
         return rc;
     x.out = fopen(path, "wbxe");
     if (x.out == NULL)
@@ -342,6 +431,13 @@ int cf_http_download(const char *url, const char *path, double timeout_s, cf_err
         goto cleanup;
     api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
     api.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    if (policy) {
+        x.c = c;
+        api.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+        api.easy_setopt(c, CURLOPT_OPENSOCKETDATA, &x);
+        if (x.limit)
+            api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
+    }
     rc = perform(c, &x, errbuf, err);
 cleanup:
     if (list)
@@ -353,6 +449,17 @@ cleanup:
     if (rc != CF_OK)
         unlink(path);
     return rc;
+}
+
+int cf_http_download(const char *url, const char *path, double timeout_s, cf_error *err)
+{
+    return download(url, path, timeout_s, NULL, err);
+}
+
+int cf_http_fetch(const char *url, const char *path, const cf_fetch_policy *policy,
+                  cf_error *err)
+{
+    return download(url, path, policy->timeout_s, policy, err);
 }
 
 int cf_http_put_file(const char *url, const char *path, const char *content_type, int multipart,

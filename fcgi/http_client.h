@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "fetch_policy.h"
 
 /* Flags for cf_http_request and cf_http_put_file. */
 enum {
@@ -60,6 +61,17 @@ void cf_http_response_cleanup(cf_http_response *r);
  * with libcurl's message (e.g. "The requested URL returned error: 404"),
  * or CF_EIO when path cannot be written; path is removed on failure. */
 int cf_http_download(const char *url, const char *path, double timeout_s, cf_error *err);
+
+/* cf_http_download for URL inputs, under policy (see fetch_policy.h): the
+ * URL's host is checked before anything is sent, and every address right
+ * before it is connected to, on redirects too; policy's time limit bounds
+ * the whole download and its size limit the bytes kept (with or without a
+ * Content-Length). Failures are CF_EFETCH with the reason alone, e.g.
+ * "address 169.254.169.254 is denied by the fetch policy (link-local/cloud
+ * metadata)", "the file is larger than the limit of N bytes" or "not done
+ * within the time limit of N s (...)"; otherwise as cf_http_download. */
+int cf_http_fetch(const char *url, const char *path, const cf_fetch_policy *policy,
+                  cf_error *err);
 
 /* PUTs the file at path to url: its raw bytes with Content-Type
  * content_type (NULL: none), or, when multipart is set, a
