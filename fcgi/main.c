@@ -9,6 +9,7 @@
 #include "app.h"
 #include "check.h"
 #include "cli.h"
+#include "fetch_policy.h"
 #include "listen.h"
 #include "log.h"
 #include "project.h"
@@ -59,6 +60,30 @@ static void usage(FILE *f)
             "                                   URL/NAME and answered as the storage's Location\n"
             "  --shutdown-grace SECONDS         on SIGTERM, time running predictions have to\n"
             "                                   finish (default 30)\n"
+            "  --fetch-deny RULE, --fetch-allow RULE   (repeatable) which URL inputs the front\n"
+            "                                   may download. RULE: a network (10.0.0.0/8,\n"
+            "                                   fc00::/7), an address (127.0.0.1, ::1) or a\n"
+            "                                   host name (example.com, *.example.com). Always\n"
+            "                                   denied: link-local 169.254.0.0/16 and fe80::/10\n"
+            "                                   (cloud metadata), 0.0.0.0/8, fd00:ec2::254,\n"
+            "                                   100.100.100.200, metadata.google.internal.\n"
+            "                                   Loopback and private networks are allowed:\n"
+            "                                   deny them when users are untrusted\n"
+            "                                   (--fetch-deny 127.0.0.0/8 --fetch-deny ::1\n"
+            "                                   --fetch-deny 10.0.0.0/8 --fetch-deny\n"
+            "                                   172.16.0.0/12 --fetch-deny 192.168.0.0/16\n"
+            "                                   --fetch-deny fc00::/7). Any --fetch-allow makes\n"
+            "                                   it an allow list: a URL's host name or address\n"
+            "                                   must match one. The most specific rule wins\n"
+            "                                   (longest prefix; exact name over *.name); on a\n"
+            "                                   tie deny beats allow, and allow beats a built-in\n"
+            "                                   denial (--fetch-allow 169.254.169.254 lifts it,\n"
+            "                                   0.0.0.0/0 does not). Checked on the resolved\n"
+            "                                   address before connecting, redirects included\n"
+            "  --fetch-max-bytes BYTES          largest URL input (k, M, G suffixes; default\n"
+            "                                   2G; 0 = no limit)\n"
+            "  --fetch-timeout SECONDS          time limit of one URL input's download\n"
+            "                                   (default 300; 0 = none)\n"
             "  --log-level debug|info|warn|error\n",
             CF_VERSION);
 }
@@ -91,6 +116,11 @@ static int cmd_serve(int argc, char **argv)
     const char *st = getenv("COG_SETUP_TIMEOUT");
     if (st && *st)
         setup_timeout = atof(st);
+    /* Long-only options, outside any short option's range. */
+    enum { OPT_FETCH_ALLOW = 0x100, OPT_FETCH_DENY, OPT_FETCH_MAX_BYTES, OPT_FETCH_TIMEOUT };
+    cf_fetch_policy fetch;
+    cf_fetch_policy_init(&fetch);
+    cf_error ferr;
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"socket-mode", required_argument, NULL, 'm'},
@@ -109,6 +139,10 @@ static int cmd_serve(int argc, char **argv)
         {"venv", required_argument, NULL, 'E'},
         {"upload-url", required_argument, NULL, 'U'},
         {"worker-memory", required_argument, NULL, 'W'},
+        {"fetch-allow", required_argument, NULL, OPT_FETCH_ALLOW},
+        {"fetch-deny", required_argument, NULL, OPT_FETCH_DENY},
+        {"fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES},
+        {"fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -140,14 +174,27 @@ static int cmd_serve(int argc, char **argv)
         case 'E': venv = optarg; break;
         case 'U': upload_url = optarg; break;
         case 'W': worker_memory = parse_size(optarg); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case OPT_FETCH_ALLOW:
+        case OPT_FETCH_DENY:
+            if (cf_fetch_policy_add(&fetch, c == OPT_FETCH_ALLOW, optarg, &ferr) != CF_OK) {
+                fprintf(stderr, "cog-fcgi: %s\n", ferr.msg);
+                cf_fetch_policy_cleanup(&fetch);
+                return 2;
+            }
+            break;
+        case OPT_FETCH_MAX_BYTES: fetch.max_bytes = parse_size(optarg); break;
+        case OPT_FETCH_TIMEOUT: fetch.timeout_s = atof(optarg); break;
+        case 'h': cf_fetch_policy_cleanup(&fetch); usage(stdout); return 0;
+        default: cf_fetch_policy_cleanup(&fetch); usage(stderr); return 2;
         }
     }
     if (optind >= argc) {
+        cf_fetch_policy_cleanup(&fetch);
         usage(stderr);
         return 2;
     }
+    /* Set before any thread can download a URL input. */
+    cf_fetch_policy_set_default(&fetch);
     if (threads < 2 || queue < 0) {
         fprintf(stderr, "cog-fcgi: --threads must be at least 2 and --queue not negative\n");
         return 2;

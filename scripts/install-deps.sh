@@ -12,15 +12,20 @@ set -eu
 #   libfcgi-dev                     the FastCGI protocol (the front)
 #   libjansson-dev                  JSON everywhere: requests, schema, IPC frames
 #   libyaml-dev                     cog.yaml
-#   libcurl4-openssl-dev            URL inputs, webhooks, uploads
+#   libcurl4-openssl-dev            URL inputs, webhooks, uploads (loaded on first use)
 #   libpcre2-dev                    Input(regex=...) validation in C
 #   python3-dev                     libpython3.11 to embed in the worker
 #   libcmocka-dev                   unit tests
 #   nginx-light curl wrk valgrind   integration tests, benchmark, memory checks
 #   python3-torch python3-numpy python3-sklearn python3-pil   the digits example
+#   python3-venv                    virtualenvs of hosted projects (tests, `check --venv`)
+#   clang libclang-rt-14-dev        libFuzzer targets (make fuzz)
+#   apache2-bin libapache2-mod-fcgid   the Apache deployments (no system Apache is enabled)
+#   spawn-fcgi systemd openssl      the spawn-fcgi, socket-activation and TLS deployments
 PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
 libcmocka-dev libpcre2-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
-python3-sklearn python3-pil clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid spawn-fcgi openssl systemd"
+python3-sklearn python3-pil python3-venv clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid
+spawn-fcgi openssl systemd"
 
 missing=""
 for p in $PACKAGES; do
