@@ -107,7 +107,7 @@ static int parse_host_pattern(const char *s, char *out, size_t len)
     if (n == 0 || n >= len || n > 255)
         return -1;
     size_t start = strncmp(s, "*.", 2) == 0 ? 2 : 0;
-    if (start == n)
+    if (start >= n)
         return -1;
     char prev = '.';
     for (size_t i = 0; i < n; i++) {
