@@ -1,4 +1,4 @@
-/* fetch_policy.c - parsing fetch rules and deciding which hosts and addresses URL inputs may reach. */
+/* fetch_policy.c - parsing fetch rules and deciding which hosts and addresses URLs may reach. */
 #include "fetch_policy.h"
 
 #include <arpa/inet.h>
@@ -269,8 +269,8 @@ static void ip_text(const unsigned char ip[16], char *out, size_t len)
 }
 
 /* The host as a rule sees it: no brackets, no IPv6 zone, lowercase, no
- * trailing dot. Empty when it does not fit. */
-static void normalise_host(const char *host, char *out, size_t len)
+ * trailing dot. -1 when it does not fit. */
+static int normalise_host(const char *host, char *out, size_t len)
 {
     size_t n = strlen(host);
     if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
@@ -283,10 +283,11 @@ static void normalise_host(const char *host, char *out, size_t len)
     if (n > 0 && host[n - 1] == '.')
         n--;
     if (n >= len)
-        n = 0;
+        return -1;
     for (size_t i = 0; i < n; i++)
         out[i] = (char)tolower((unsigned char)host[i]);
     out[n] = '\0';
+    return 0;
 }
 
 /* The connected-to address as 16 bytes. 0, or -1 for another family. */
@@ -312,12 +313,13 @@ static int sockaddr_ip(const struct sockaddr *sa, socklen_t len, unsigned char o
 int cf_fetch_policy_check(const cf_fetch_policy *p, const char *host, const struct sockaddr *addr,
                           socklen_t addr_len, cf_error *err)
 {
-    char name[256] = "", label[300], shown[INET6_ADDRSTRLEN];
+    char name[1024] = "", label[300], shown[INET6_ADDRSTRLEN];
     unsigned char ip[16];
     int have_ip = 0, is_v4;
     pthread_once(&builtin_once, builtin_parse);
-    if (host)
-        normalise_host(host, name, sizeof name);
+    /* No rule could match a longer name, and none may be skipped. */
+    if (host && normalise_host(host, name, sizeof name) != 0)
+        return cf_error_set(err, CF_EFETCH, "the host name is too long for the fetch policy");
     int literal = name[0] && parse_ip(name, ip, &is_v4) == 0;
     if (addr) {
         if (sockaddr_ip(addr, addr_len, ip) != 0)

@@ -318,10 +318,12 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl
     /* The effective URL is the one this connection is for (after a
      * redirect, the new one): its host is what host-name rules see. */
     if (api.easy_getinfo(x->c, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL ||
-        url_host(url, host, sizeof host) != 0)
-        host[0] = '\0';
-    if (cf_fetch_policy_check(x->policy, host[0] ? host : NULL, &a->addr, a->addrlen, &why) !=
-        CF_OK) {
+        url_host(url, host, sizeof host) != 0) {
+        /* never skip the host-name rules */
+        cf_error_set(&x->denied, CF_EFETCH, "the fetch policy cannot tell the URL's host");
+        return CURL_SOCKET_BAD;
+    }
+    if (cf_fetch_policy_check(x->policy, host, &a->addr, a->addrlen, &why) != CF_OK) {
         x->denied = why;
         return CURL_SOCKET_BAD;
     }

@@ -1,4 +1,4 @@
-/* test_fetch_policy.c - fetch rules: parsing, matching, precedence, and their enforcement by cf_http_fetch. */
+/* test_fetch_policy.c - fetch rules: parsing, matching, precedence, enforcement in cf_http_fetch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,6 +239,11 @@ static void host_patterns(void **state)
     assert_false(allowed(&p, "evil.com", "93.184.216.34"));
     /* a literal address is not a name */
     assert_true(host_ok(&p, "10.0.0.1"));
+    /* a name too long to check is refused, never let through unchecked */
+    char long_name[1100];
+    memset(long_name, 'a', sizeof long_name);
+    strcpy(long_name + sizeof long_name - 20, ".internal.example");
+    assert_false(host_ok(&p, long_name));
     cf_error err;
     assert_int_equal(cf_fetch_policy_check(&p, "x.internal.example", NULL, 0, &err), CF_EFETCH);
     assert_string_equal(err.msg, "host x.internal.example is denied by the fetch policy "
