@@ -210,6 +210,15 @@ static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, in
 /* Takes one connection from the listening socket and re-arms it for the
  * other threads. Returns the connection, or -1 when there was none (taken
  * by another process, refused, or accepting has ended). */
+static void prepare_connection(int fd, const struct sockaddr_storage *sa)
+{
+    int one = 1;
+    if (sa->ss_family == AF_INET || sa->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct timeval stall = {CF_SERVER_STALL_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &stall, sizeof stall);
+}
+
 static int take_connection(int listen_fd)
 {
     struct sockaddr_storage sa;
@@ -252,11 +261,7 @@ static int take_connection(int listen_fd)
         close(fd);
         return -1;
     }
-    int one = 1;
-    if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct timeval stall = {CF_SERVER_STALL_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &stall, sizeof stall);
+    prepare_connection(fd, &sa);
     return fd;
 }
 
@@ -396,5 +401,24 @@ void cf_server_stop_accepting(const cf_server_config *cfg)
     __atomic_store_n(&listening, 0, __ATOMIC_SEQ_CST);
     if (epoll_fd >= 0)
         epoll_ctl(epoll_fd, EPOLL_CTL_DEL, cfg->listen_fd, NULL);
+    /* Connections the web server already made wait in the backlog: take
+     * them and let the threads answer them, instead of resetting them with
+     * the shutdown() below (a 502 during a graceful stop). */
+    int flags = fcntl(cfg->listen_fd, F_GETFL);
+    if (flags >= 0 && epoll_fd >= 0 && fcntl(cfg->listen_fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+        for (;;) {
+            struct sockaddr_storage sa;
+            socklen_t len = sizeof sa;
+            int fd = accept4(cfg->listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            if (!peer_allowed(&sa)) {
+                close(fd);
+                continue;
+            }
+            prepare_connection(fd, &sa);
+            watch_connection(fd);
+        }
+    }
     shutdown(cfg->listen_fd, SHUT_RDWR);
 }
