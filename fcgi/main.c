@@ -245,7 +245,7 @@ static int cmd_serve(int argc, char **argv)
     if (t && *t)
         throttle = atof(t);
     cf_runner_config rcfg = {.spec = proj.spec, .queue_max = (size_t)queue,
-                             .keep_finished = 10000, .throttle = throttle,
+                             .keep_finished = 1000, .throttle = throttle,
                              .predict_timeout = predict_timeout,
                              .setup_timeout = setup_timeout, .cancel_grace = cancel_grace,
                              .state = state, .state_error = state ? NULL : state_error,

@@ -1009,6 +1009,17 @@ cf_prediction *cf_runner_find(cf_runner *r, const char *id)
     if (p)
         cf_prediction_incref(p);
     cf_runner_unlock(r);
+    /* Memory keeps the recent records; a finished async one older than
+     * that is still on disk. Running ones are always in memory. */
+    if (p == NULL && r->cfg.state) {
+        cf_runner_lock(r);
+        p = cf_state_load(r->cfg.state, id);
+        cf_runner_unlock(r);
+        if (p && !cf_prediction_is_terminal(p)) {
+            cf_prediction_decref(p);
+            p = NULL;
+        }
+    }
     return p;
 }
 

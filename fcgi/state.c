@@ -735,6 +735,17 @@ static cf_prediction *load_file(cf_state *s, const char *fname, unsigned long lo
     return p;
 }
 
+cf_prediction *cf_state_load(cf_state *s, const char *id)
+{
+    if (index_find(s, id) == NULL)
+        return NULL; /* not ours (or expired): no need to touch the disk */
+    char name[512];
+    record_name(id, name);
+    unsigned long long seq = 0;
+    int running = 0, omitted = 0;
+    return load_file(s, name, &seq, &running, &omitted);
+}
+
 /* Applies the restart rules of state.h to a record that was not finished.
  * Returns 1 when p changed (and must be saved again). */
 static int recover(cf_prediction *p, int running, int omitted)

@@ -58,6 +58,11 @@ const char *cf_state_dir(const cf_state *s);
  * accept the prediction. CF_ENOMEM when the record cannot be built. */
 int cf_state_save(cf_state *s, const cf_prediction *p, int running, cf_error *err);
 
+/* Reads id's record back from disk (a new record, refs = 1), or NULL when
+ * there is none. For answering polls of finished predictions the memory no
+ * longer holds; no recovery rule is applied. */
+cf_prediction *cf_state_load(cf_state *s, const char *id);
+
 /* Removes id's file. A missing file is not an error. CF_EIO otherwise. */
 int cf_state_remove(cf_state *s, const char *id, cf_error *err);
 
