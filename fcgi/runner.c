@@ -162,7 +162,10 @@ static void finish(cf_runner *r, cf_prediction *p, cf_status status, const char 
     p->terminal_webhook_pending = p->webhook != NULL && (p->events & CF_EVENT_COMPLETED);
     persist_or_log(r, p, 0);
     emit(r, p, CF_EVENT_COMPLETED);
-    cf_log_info("CF0301", "prediction %s %s", p->id, cf_status_name(status));
+    /* A successful sync prediction is in the web server's access log
+     * already; the rest is worth an operator's attention. */
+    cf_log(p->is_async || status != CF_STATUS_SUCCEEDED ? CF_LOG_INFO : CF_LOG_DEBUG, "CF0301",
+           "prediction %s %s", p->id, cf_status_name(status));
 }
 
 static void finish_current(cf_runner *r, cf_status status, const char *error)

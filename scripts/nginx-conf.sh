@@ -74,6 +74,24 @@ else
     model_block="    include cog-fcgi.conf;"
 fi
 
+# CF_NGINX_KEEPALIVE=1: also serve the model at /keepalive/ through an upstream that keeps its
+# FastCGI connections open (fastcgi_keep_conn), as nginx/cog-fcgi-upstream.conf does.
+keepalive_upstream=""
+keepalive_block=""
+if [ "${CF_NGINX_KEEPALIVE:-0}" = 1 ]; then
+    keepalive_upstream="
+    upstream cog_fcgi_keepalive {
+        server unix:$sock;
+        keepalive 16;
+    }"
+    keepalive_block="
+        location /keepalive/ {
+            include fastcgi_params;
+            fastcgi_pass cog_fcgi_keepalive;
+            fastcgi_keep_conn on;
+        }"
+fi
+
 static_block=""
 if [ -n "${CF_NGINX_STATIC:-}" ]; then
     static_block="
@@ -102,6 +120,7 @@ http {
     proxy_temp_path $prefix/tmp/proxy;
     scgi_temp_path $prefix/tmp/scgi;
     uwsgi_temp_path $prefix/tmp/uwsgi;
+$keepalive_upstream
 
     server {
         listen 127.0.0.1:$port;
@@ -109,6 +128,7 @@ http {
 
     $model_block
 $static_block
+$keepalive_block
     }
 }
 CONF

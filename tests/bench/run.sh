@@ -18,7 +18,7 @@ mkdir -p "$T/static"
 printf '{"status":"ok"}\n' >"$T/static/ok.json"
 sock=$T/cog.sock
 start_front "$ROOT/tests/projects/noop" "$sock" --queue 64 || { fail "cog-fcgi starts"; finish; }
-CF_NGINX_STATIC=$T/static start_nginx "$T/nginx" "$(free_port)" "$sock" || { fail "nginx starts"; finish; }
+CF_NGINX_KEEPALIVE=1 CF_NGINX_STATIC=$T/static start_nginx "$T/nginx" "$(free_port)" "$sock" || { fail "nginx starts"; finish; }
 wait_ready "$BASE" || { fail "noop becomes READY"; finish; }
 http POST "$BASE/predictions" '{"input":{}}'
 expect_json "a no-op prediction succeeds before the benchmark" /status succeeded
@@ -41,6 +41,10 @@ cog1=$RPS
 bench "cog-fcgi no-op prediction" 8 "$BASE/predictions" '{"input":{}}'
 cog8=$RPS
 cog8_non2xx=$NON2XX
+bench "cog-fcgi, fastcgi_keep_conn" 1 "$BASE/keepalive/predictions" '{"input":{}}'
+ka1=$RPS
+bench "cog-fcgi, fastcgi_keep_conn" 8 "$BASE/keepalive/predictions" '{"input":{}}'
+ka8=$RPS
 front_rss=$(awk '/^VmRSS:/ { print $2, $3 }' /proc/"$FRONT_PID"/status 2>/dev/null)
 worker_rss=""
 for kid in $(cat /proc/"$FRONT_PID"/task/*/children 2>/dev/null); do
@@ -76,6 +80,10 @@ ratio() {
 }
 echo
 echo "cog-fcgi / static        1 conn: $(ratio "$cog1" "$static1")   8 conn: $(ratio "$cog8" "$static8")"
+echo "keep_conn / static       1 conn: $(ratio "$ka1" "$static1")   8 conn: $(ratio "$ka8" "$static8")"
+# Cog 0.15.5's own server for the same predictor on this machine class (issue #2): about 640/s
+# at 1 connection, and 87% of requests refused with 409 at 4 connections.
+echo "cog-fcgi / Cog's server  1 conn: $(ratio "$cog1" 640) (Cog: about 640 predictions/s)"
 echo "cog-fcgi / python loop   1 conn: $(ratio "$cog1" "$pyloop")   8 conn: $(ratio "$cog8" "$pyloop")"
 echo "non-2xx at 8 connections: $cog8_non2xx"
 echo "front RSS (VmRSS): ${front_rss:-?}; worker RSS:${worker_rss:- ?}"
