@@ -251,9 +251,25 @@ static struct curl_slist *header_list(const char *const *headers, const char *ex
 
 /* Options every transfer shares. errbuf has CURL_ERROR_SIZE bytes. Fails
  * only when libcurl cannot restrict protocols (older than 7.85). */
+static int url_host(const char *url, char *out, size_t len);
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a);
+
 static int set_common(CURL *c, const char *url, struct curl_slist *headers, double timeout_s,
                       unsigned flags, exchange *x, char *errbuf, cf_error *err)
 {
+    /* CF_HTTP_POLICY: the URL's host now, each resolved address at connect */
+    const cf_fetch_policy *policy = (flags & CF_HTTP_POLICY) ? cf_fetch_policy_get_default() : NULL;
+    if (policy) {
+        char host[256];
+        int rc;
+        if (url_host(url, host, sizeof host) == 0 &&
+            (rc = cf_fetch_policy_check(policy, host, NULL, 0, err)) != CF_OK)
+            return rc;
+        x->policy = policy;
+        x->c = c;
+        api.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+        api.easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
+    }
     if (api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK)
         return cf_error_set(err, CF_EFETCH, "libcurl is too old: 7.85 or newer is needed");

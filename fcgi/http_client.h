@@ -22,6 +22,8 @@
 /* Flags for cf_http_request and cf_http_put_file. */
 enum {
     CF_HTTP_FOLLOW = 1, /* follow up to 10 redirects (http/https only) */
+    CF_HTTP_POLICY = 2, /* apply the process's fetch policy (webhooks, uploads): a
+                         * caller-given URL never reaches cloud metadata */
 };
 
 /* Bodies kept in a response beyond this are dropped (body_truncated). */

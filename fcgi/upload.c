@@ -44,7 +44,7 @@ static json_t *upload_one(const char *path, void *ctx, cf_error *err)
         cf_http_response resp;
         cf_error_clear(err);
         int rc = cf_http_put_file(url, path, cf_mime_from_name(base), up->multipart, headers,
-                                  up->multipart ? 5.0 : 60.0, CF_HTTP_FOLLOW, &resp, err);
+                                  up->multipart ? 5.0 : 60.0, CF_HTTP_FOLLOW | CF_HTTP_POLICY, &resp, err);
         if (rc == CF_OK && resp.status >= 200 && resp.status < 300) {
             if (up->multipart) {
                 result = json_string(url);

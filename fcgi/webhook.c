@@ -78,11 +78,17 @@ static int post_once(delivery *d)
     headers[n] = NULL;
     cf_http_response resp;
     cf_error err;
-    int rc = cf_http_request("POST", d->url, headers, d->body, strlen(d->body), 10.0, 0, &resp,
+    int rc = cf_http_request("POST", d->url, headers, d->body, strlen(d->body), 10.0, CF_HTTP_POLICY, &resp,
                              &err);
     long status = resp.status;
     cf_http_response_cleanup(&resp);
     d->attempts++;
+    if (rc != CF_OK && strstr(err.msg, "fetch policy") != NULL) {
+        /* a webhook URL the policy refuses (cloud metadata, --fetch-deny)
+         * stays refused: no retry */
+        cf_log_warn("CF0406", "webhook not sent: %s", err.msg);
+        return 1;
+    }
     int retryable = rc != CF_OK || status == 429 || status == 500 || status == 502 ||
                     status == 503 || status == 504;
     if (!retryable) {

@@ -55,6 +55,18 @@ check "no webhook body holds the secret" sh -c "! grep -rq -- '$SECRET' '$T/hook
 check "no state file holds the secret" sh -c "! grep -rq -- '$SECRET' '$state'"
 check "the front's log does not hold the secret" sh -c "! grep -q -- '$SECRET' '$FRONT_LOG'"
 check "the 202 answer does not hold the secret" sh -c "! grep -q -- '$SECRET' '$T/sec1.json'"
+# a webhook aimed at cloud metadata is never sent (the fetch policy covers webhooks too)
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -H 'Prefer: respond-async' \
+    --data-binary '{"id":"meta1","input":{"prompt":"hi"},"webhook":"http://169.254.169.254/latest/meta-data"}' \
+    "$BASE/predictions"
+for _ in $(seq 50); do
+    http GET "$BASE/predictions/meta1"
+    case $HTTP_BODY in *'"succeeded"'*) break ;; esac
+    sleep 0.1
+done
+expect_json "a prediction with a metadata webhook still runs" /status succeeded
+sleep 0.5
+check "its webhook is refused by the fetch policy, not sent" grep -q 'CF0406.*169.254.169.254' "$FRONT_LOG"
 stop_front 2>/dev/null || kill "$FRONT_PID"
 stop_nginx 2>/dev/null || kill "$NGINX_PID"
 
