@@ -2,6 +2,7 @@
 #include "prediction.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -118,7 +119,8 @@ static json_t *metrics_json(const cf_prediction *p)
     json_t *m = NULL;
     if (p->status == CF_STATUS_SUCCEEDED) {
         m = json_object();
-        double t = p->completed_at - p->started_at;
+        /* whole microseconds, as Cog's datetime difference gives */
+        double t = round((p->completed_at - p->started_at) * 1e6) / 1e6;
         json_object_set_new(m, "predict_time", json_real(t < 0 ? 0 : t));
     }
     if (p->metrics != NULL && json_object_size(p->metrics) > 0) {
