@@ -132,9 +132,11 @@ void cf_route_request(cf_app *app, cf_request *req)
 {
     route r;
     const char *m = req->method;
+    /* before matching: "/predictions/" must not read as a mount's root */
+    if (redirect_trailing_slash(app, req))
+        return;
     if (match(req->path, app->has_train, &r) == R_NONE) {
-        if (!redirect_trailing_slash(app, req))
-            cf_respond_detail(req, 404, "Not Found");
+        cf_respond_detail(req, 404, "Not Found");
         return;
     }
     int get = strcmp(m, "GET") == 0;

@@ -76,4 +76,6 @@ http GET "$BASE/"
 expect_json "the index lists trainings_url" /trainings_url /trainings
 http GET "$BASE/openapi.json"
 check "the schema has TrainingInput" sh -c "printf '%s' '$HTTP_BODY' | grep -q TrainingInput"
+code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -X POST "$BASE/predictions/")
+check "a trailing slash redirects as Cog does (got: $code)" test "$code" = "307 $BASE/predictions"
 finish
