@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "request_fields.h" /* the request-level half, for callers of both */
 
 /* Validates a prediction's `input` (borrowed, NULL or JSON null = {})
  * against input_schema (components.schemas.Input, COG-API.md section 11.1).
@@ -28,30 +29,55 @@
 int cf_validate_input(const json_t *input_schema, const json_t *components, const json_t *kinds,
                       const json_t *input, json_t **validated, json_t *details, cf_error *err);
 
-/* Checks the request-level fields of a prediction request body (borrowed
- * object) after the input: id, created_at, context, output_file_prefix,
- * webhook (pydantic AnyUrl: "invalid or missing URL scheme", ...),
- * webhook_events_filter (a set of start/output/logs/completed; the item
- * index in loc). null is allowed for each. Returns 0, or CF_EINVAL with the
- * 422 items appended to details, or CF_ENOMEM. */
-int cf_validate_request_fields(const json_t *body, json_t *details, cf_error *err);
-
-/* Parses a datetime as pydantic 1 does (ISO 8601 "YYYY-MM-DD[T ]HH:MM[:SS[.f]][Z|+HH[:]MM]",
- * or a unix time in seconds or milliseconds, also as a string) and writes
- * Python's isoformat() of it to out: "2024-05-06T07:08:09Z" gives
- * "2024-05-06T07:08:09+00:00"; microseconds appear only when not zero; a
- * value without a zone stays without one. Returns 0, or CF_EINVAL when the
- * text is not a datetime ("invalid datetime format") or out is too small
- * (33 bytes always suffice). */
-int cf_normalize_datetime(const char *in, char *out, size_t outlen);
-
-/* The same for a JSON value: a string, or a number (bools count as 0/1,
- * as in Python). */
-int cf_normalize_datetime_json(const json_t *value, char *out, size_t outlen);
-
 /* Python's repr() of a finite double ("1.0", "0.1", "1e+16", "1e-05"), the
  * way pydantic writes floats into messages and str() coerces them. out
  * should hold 32 bytes. Returns out. */
 char *cf_py_float_repr(double d, char *out, size_t outlen);
+
+/* ---- shared with request_fields.c; not for other callers ---- */
+
+/* One validation run: where 422 items go, and whether it failed fatally. */
+typedef struct cf_vctx {
+    const json_t *components;
+    json_t *details; /* borrowed: where errors go */
+    cf_error *err;
+    int failed; /* a fatal error (memory, schema): code, and err */
+    int code;
+} cf_vctx;
+
+/* Python's str.strip() for the ASCII whitespace it strips. */
+void cf_py_strip(const char **s, size_t *len);
+
+/* float(str): 0 and *out for a finite number, -1 for text Python refuses or
+ * for inf/nan (which JSON cannot carry). */
+int cf_py_parse_float(const char *s, size_t len, double *out);
+
+/* Python's repr() of a str: single quotes unless the text holds a single
+ * quote and no double quote. Malloc'd, NULL on no memory. */
+char *cf_py_str_repr(const char *s);
+
+/* Code points in len bytes of UTF-8. */
+size_t cf_utf8_chars(const char *s, size_t len);
+
+/* Marks c failed with CF_ENOMEM (once). */
+void cf_v_oom(cf_vctx *c);
+
+/* Appends {"loc":loc,"msg","type"(,"ctx")} to c->details; ctx is stolen.
+ * Always returns NULL. */
+json_t *cf_v_error(cf_vctx *c, const json_t *loc, const char *msg, const char *type, json_t *ctx);
+
+/* loc + [name], a new array (NULL on no memory). */
+json_t *cf_v_loc_key(const json_t *loc, const char *name);
+
+/* str_validator: a new string, or NULL with an error appended. */
+json_t *cf_v_str(cf_vctx *c, const json_t *v, const json_t *loc);
+
+/* A value (maybe null) against a schema: the coerced value (new), or NULL
+ * with an error appended; null passes when allow_null or "nullable". */
+json_t *cf_v_nullable(cf_vctx *c, const json_t *schema, const json_t *v, const json_t *loc,
+                      const char *kind, int allow_null);
+
+/* One non-null value against a property or item schema, as cf_v_nullable. */
+json_t *cf_v_value(cf_vctx *c, const json_t *prop, const json_t *v, const json_t *loc, const char *kind);
 
 #endif
