@@ -257,8 +257,12 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl
 static int set_common(CURL *c, const char *url, struct curl_slist *headers, double timeout_s,
                       unsigned flags, exchange *x, char *errbuf, cf_error *err)
 {
-    /* CF_HTTP_POLICY: the URL's host now, each resolved address at connect */
-    const cf_fetch_policy *policy = (flags & CF_HTTP_POLICY) ? cf_fetch_policy_get_default() : NULL;
+    /* A policy (the caller's in x->policy, or the process's with
+     * CF_HTTP_POLICY): the URL's host now, so a denied name is never even
+     * resolved, and each resolved address at connect. */
+    const cf_fetch_policy *policy = x->policy;
+    if (policy == NULL && (flags & CF_HTTP_POLICY))
+        policy = cf_fetch_policy_get_default();
     if (policy) {
         char host[256];
         int rc;
@@ -425,15 +429,9 @@ static int download(const char *url, const char *path, double timeout_s,
     CURL *c = NULL;
     struct curl_slist *list = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    char host[1024];
     exchange x = {.policy = policy, .limit = policy ? policy->max_bytes : 0};
     int rc = cf_http_available(err);
     if (rc != CF_OK)
-        return rc;
-    /* The URL's own host first: a denied name is never even resolved. A
-     * URL that does not parse is left to libcurl to report. */
-    if (policy && url_host(url, host, sizeof host) == 0 &&
-        (rc = cf_fetch_policy_check(policy, host, NULL, 0, err)) != CF_OK)
         return rc;
     x.out = fopen(path, "wbxe");
     if (x.out == NULL)
@@ -449,13 +447,8 @@ static int download(const char *url, const char *path, double timeout_s,
         goto cleanup;
     api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
     api.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-    if (policy) {
-        x.c = c;
-        api.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-        api.easy_setopt(c, CURLOPT_OPENSOCKETDATA, &x);
-        if (x.limit)
-            api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
-    }
+    if (x.limit)
+        api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
     rc = perform(c, &x, errbuf, err);
 cleanup:
     if (list)

@@ -1,5 +1,6 @@
 /* state.c - prediction records saved atomically in a state directory. */
 #include "state.h"
+#include "hash.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -49,15 +50,6 @@ struct cf_state {
 
 /* ---- names and hashes ------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 static int plain_id(const char *id)
 {
@@ -129,7 +121,7 @@ static int decode_name(const char *in, char *buf)
 
 static entry *index_find(cf_state *s, const char *id)
 {
-    for (entry *e = s->buckets[fnv1a(id) % s->nbuckets]; e; e = e->next)
+    for (entry *e = s->buckets[cf_hash_string(id) % s->nbuckets]; e; e = e->next)
         if (strcmp(e->id, id) == 0)
             return e;
     return NULL;
@@ -145,7 +137,7 @@ static void index_grow(cf_state *s)
         entry *e = s->buckets[i];
         while (e) {
             entry *next = e->next;
-            size_t k = fnv1a(e->id) % n;
+            size_t k = cf_hash_string(e->id) % n;
             e->next = b[k];
             b[k] = e;
             e = next;
@@ -171,7 +163,7 @@ static entry *index_add(cf_state *s, const char *id, unsigned long long seq)
     e->seq = seq ? seq : s->next_seq;
     if (e->seq >= s->next_seq)
         s->next_seq = e->seq + 1;
-    size_t k = fnv1a(id) % s->nbuckets;
+    size_t k = cf_hash_string(id) % s->nbuckets;
     e->next = s->buckets[k];
     s->buckets[k] = e;
     s->count++;
@@ -180,7 +172,7 @@ static entry *index_add(cf_state *s, const char *id, unsigned long long seq)
 
 static void index_drop(cf_state *s, const char *id)
 {
-    for (entry **pp = &s->buckets[fnv1a(id) % s->nbuckets]; *pp; pp = &(*pp)->next) {
+    for (entry **pp = &s->buckets[cf_hash_string(id) % s->nbuckets]; *pp; pp = &(*pp)->next) {
         if (strcmp((*pp)->id, id) == 0) {
             entry *e = *pp;
             *pp = e->next;
@@ -941,7 +933,7 @@ void cf_state_default_dir(const char *project_dir, char *buf, size_t len)
     if (k == 0 || base[0] == '.')
         snprintf(base, sizeof base, "project");
     char leaf[96];
-    snprintf(leaf, sizeof leaf, "%s-%016llx", base, (unsigned long long)fnv1a(path));
+    snprintf(leaf, sizeof leaf, "%s-%016llx", base, (unsigned long long)cf_hash_string(path));
 
     const char *xdg = getenv("XDG_STATE_HOME");
     if (xdg && xdg[0] == '/') {

@@ -1,6 +1,8 @@
 /* store.c - an id -> record hash table with eviction of old finished records. */
 #include "store.h"
 
+#include "hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,13 +22,6 @@ struct cf_store {
     size_t fin_len;
 };
 
-static size_t hash(const char *s)
-{
-    size_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 cf_store *cf_store_new(size_t keep_finished)
 {
@@ -64,7 +59,7 @@ void cf_store_free(cf_store *s)
 
 static void remove_id(cf_store *s, const char *id)
 {
-    entry **pp = &s->buckets[hash(id) % s->nbuckets];
+    entry **pp = &s->buckets[cf_hash_string(id) % s->nbuckets];
     for (; *pp; pp = &(*pp)->next) {
         if (strcmp((*pp)->p->id, id) == 0) {
             entry *e = *pp;
@@ -85,7 +80,7 @@ int cf_store_put(cf_store *s, cf_prediction *p)
     remove_id(s, p->id);
     cf_prediction_incref(p);
     e->p = p;
-    size_t b = hash(p->id) % s->nbuckets;
+    size_t b = cf_hash_string(p->id) % s->nbuckets;
     e->next = s->buckets[b];
     s->buckets[b] = e;
     s->count++;
@@ -94,7 +89,7 @@ int cf_store_put(cf_store *s, cf_prediction *p)
 
 cf_prediction *cf_store_get(cf_store *s, const char *id)
 {
-    for (entry *e = s->buckets[hash(id) % s->nbuckets]; e; e = e->next)
+    for (entry *e = s->buckets[cf_hash_string(id) % s->nbuckets]; e; e = e->next)
         if (strcmp(e->p->id, id) == 0)
             return e->p;
     return NULL;
