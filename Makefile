@@ -41,7 +41,7 @@ FRONT_OBJ  := $(FRONT_SRC:%.c=$(BUILD)/obj/%.o)
 WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration demo bench clean install uninstall fuzz
+.PHONY: conformance-refresh all deps test unit integration demo bench clean install uninstall fuzz
 all: $(BUILD)/cog-fcgi $(BUILD)/cog-fcgi-worker $(BUILD)/python/cog/__init__.py
 
 $(BUILD)/obj/%.o: %.c $(wildcard predictor/*.h fcgi/*.h)
@@ -104,6 +104,16 @@ uninstall:
 
 clean:
 	rm -rf build build-san
+
+# The conformance kit travels with the repository (tests/conformance). When a newer kit sits
+# beside the checkout (../shared/conformance), this copies it in; otherwise it says so.
+CONFORMANCE_SRC ?= ../shared/conformance
+conformance-refresh:
+	@if [ -d "$(CONFORMANCE_SRC)/cases" ]; then \
+	    rm -rf tests/conformance.new && cp -r "$(CONFORMANCE_SRC)" tests/conformance.new && \
+	    rm -rf tests/conformance && mv tests/conformance.new tests/conformance && \
+	    echo "tests/conformance refreshed from $(CONFORMANCE_SRC)"; \
+	else echo "no kit at $(CONFORMANCE_SRC): tests/conformance kept"; fi
 
 # libFuzzer targets (fuzz/): `make fuzz` runs each for a bounded time.
 -include fuzz/fuzz.mk

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-CASES = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/conformance/cases"
+CASES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "conformance", "cases")
 
 # (case, kinds): kinds as the worker reports them (fcgi/intake.c reads them).
 RECORDED = [

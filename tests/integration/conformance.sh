@@ -8,7 +8,7 @@
 #   tests/integration/conformance.sh [--root-only] [CASE_NAME...]
 #
 # Environment: COG_FCGI (default build/cog-fcgi), CF_CONFORMANCE_DIR (the kit: default
-# tests/conformance if the repository carries it, else ../shared/conformance).
+# tests/conformance, the copy the repository carries; `make conformance-refresh` updates it).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -20,7 +20,7 @@ fi
 
 kit=${CF_CONFORMANCE_DIR:-}
 if [ -z "$kit" ]; then
-    for d in "$ROOT/tests/conformance" "$ROOT/../shared/conformance"; do
+    for d in "$ROOT/tests/conformance"; do
         if [ -x "$d/run" ] && [ -d "$d/cases" ]; then kit=$d; break; fi
     done
 fi

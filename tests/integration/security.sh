@@ -31,7 +31,7 @@ PY
 start_bg "$T/hooks.log" /usr/bin/python3 "$T/hooks.py" "$hook_port" "$T/hooks"
 wait_port "$hook_port" || { fail "webhook receiver starts"; finish; }
 
-ks=$ROOT/../shared/conformance/cases/04-kitchen-sink
+ks=$ROOT/tests/conformance/cases/04-kitchen-sink
 sock=$T/cog.sock
 state=$T/state-secret
 start_front "$ks" "$sock" --state-dir "$state" --log-level debug || { fail "cog-fcgi starts"; finish; }

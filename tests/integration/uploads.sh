@@ -16,7 +16,7 @@ wait_port "$store_port" || { fail "the storage stand-in starts"; finish; }
 STORE=http://127.0.0.1:$store_port
 
 sock=$T/cog.sock
-project=$ROOT/../shared/conformance/cases/10-output-list-path
+project=$ROOT/tests/conformance/cases/10-output-list-path
 start_front "$project" "$sock" --upload-url "$STORE/bucket/" || { fail "cog-fcgi starts"; finish; }
 start_nginx "$T/nginx" "$(free_port)" "$sock" || { fail "nginx starts"; finish; }
 wait_ready "$BASE" || { fail "model becomes READY"; finish; }

@@ -7,11 +7,9 @@ COG_DIR = os.path.join(ROOT, "predictor", "python")
 
 
 def _find_cases():
-    """The conformance cases: $CF_CONFORMANCE_CASES, a copy in the repo, or the shared kit."""
+    """The conformance cases: $CF_CONFORMANCE_CASES, else the copy the repository carries."""
     for d in (os.environ.get("CF_CONFORMANCE_CASES"),
-              os.path.join(ROOT, "tests", "conformance", "cases"),
-              os.path.join(ROOT, "..", "shared", "conformance", "cases"),
-              "/work/shared/conformance/cases"):
+              os.path.join(ROOT, "tests", "conformance", "cases")):
         if d and os.path.isdir(d):
             return d
     return os.path.join(ROOT, "tests", "conformance", "cases")

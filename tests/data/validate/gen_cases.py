@@ -18,7 +18,7 @@ from typing import List, Optional
 
 from pydantic.v1 import BaseModel, Field, ValidationError
 
-CASES = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/conformance/cases"
+CASES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../..", "tests", "conformance", "cases")
 out = []
 
 
