@@ -12,10 +12,12 @@
 #include "fetch_policy.h"
 #include "listen.h"
 #include "log.h"
+#include "opt_parse.h"
 #include "project.h"
 #include "runner.h"
 #include "server.h"
 #include "state.h"
+#include "webhook.h"
 
 static void usage(FILE *f)
 {
@@ -84,22 +86,23 @@ static void usage(FILE *f)
             "                                   2G; 0 = no limit)\n"
             "  --fetch-timeout SECONDS          time limit of one URL input's download\n"
             "                                   (default 300; 0 = none)\n"
+            "  --webhook-timeout SECONDS        time limit of one webhook attempt (default 30)\n"
+            "  --webhook-workers N              webhook sender threads (default 8); each\n"
+            "                                   receiver (host:port) has its own queue and uses\n"
+            "                                   at most N/4 of them (a hanging receiver delays\n"
+            "                                   only its own predictions)\n"
+            "  --webhook-secret whsec_BASE64    sign webhooks as Replicate does (webhook-id,\n"
+            "                                   webhook-timestamp, webhook-signature); default\n"
+            "                                   $COG_FCGI_WEBHOOK_SECRET, else unsigned\n"
+            "  Durations take ms, s, m or h (default s); sizes k, M, G or T.\n"
             "  --log-level debug|info|warn|error\n",
             CF_VERSION);
 }
 
-static size_t parse_size(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (*end == 'k' || *end == 'K')
-        v *= 1024;
-    else if (*end == 'm' || *end == 'M')
-        v *= 1024 * 1024;
-    else if (*end == 'g' || *end == 'G')
-        v *= 1024.0 * 1024 * 1024;
-    return v < 0 ? 0 : (size_t)v;
-}
+/* The largest size any option takes: 1 TiB. */
+#define MAX_SIZE ((size_t)1 << 40)
+/* The longest duration any option takes: about 31 years. */
+#define MAX_SECONDS 1e9
 
 static int cmd_serve(int argc, char **argv)
 {
@@ -114,10 +117,31 @@ static int cmd_serve(int argc, char **argv)
     size_t worker_memory = 0;
     const char *state_dir = getenv("COG_FCGI_STATE_DIR");
     const char *st = getenv("COG_SETUP_TIMEOUT");
-    if (st && *st)
-        setup_timeout = atof(st);
+    cf_error oerr;
+    if (st && *st &&
+        cf_opt_seconds("COG_SETUP_TIMEOUT", st, 0, MAX_SECONDS, &setup_timeout, &oerr) != CF_OK) {
+        fprintf(stderr, "cog-fcgi: %s\n", oerr.msg);
+        return 2;
+    }
+    double throttle = 0.5;
+    const char *t = getenv("COG_THROTTLE_RESPONSE_INTERVAL");
+    if (t && *t &&
+        cf_opt_seconds("COG_THROTTLE_RESPONSE_INTERVAL", t, 0, 86400, &throttle, &oerr) != CF_OK) {
+        fprintf(stderr, "cog-fcgi: %s\n", oerr.msg);
+        return 2;
+    }
+    cf_webhook_config wcfg;
+    cf_webhook_config_init(&wcfg);
+    const char *secret = getenv("COG_FCGI_WEBHOOK_SECRET");
+    const char *secret_from = "COG_FCGI_WEBHOOK_SECRET";
+    if (secret && *secret)
+        wcfg.secret = secret;
+    long lval;
+    unsigned mode;
+    size_t size;
     /* Long-only options, outside any short option's range. */
-    enum { OPT_FETCH_ALLOW = 0x100, OPT_FETCH_DENY, OPT_FETCH_MAX_BYTES, OPT_FETCH_TIMEOUT };
+    enum { OPT_FETCH_ALLOW = 0x100, OPT_FETCH_DENY, OPT_FETCH_MAX_BYTES, OPT_FETCH_TIMEOUT,
+           OPT_WEBHOOK_TIMEOUT, OPT_WEBHOOK_WORKERS, OPT_WEBHOOK_SECRET };
     cf_fetch_policy fetch;
     cf_fetch_policy_init(&fetch);
     cf_error ferr;
@@ -143,20 +167,42 @@ static int cmd_serve(int argc, char **argv)
         {"fetch-deny", required_argument, NULL, OPT_FETCH_DENY},
         {"fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES},
         {"fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT},
+        {"webhook-timeout", required_argument, NULL, OPT_WEBHOOK_TIMEOUT},
+        {"webhook-workers", required_argument, NULL, OPT_WEBHOOK_WORKERS},
+        {"webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    int c, li = 0;
+    /* A value that does not parse ends the command with status 2 and a
+     * message naming the option; nothing is silently read as 0. */
+#define OPT_CHECK(call)                                                                            \
+    do {                                                                                           \
+        if ((call) != CF_OK) {                                                                     \
+            fprintf(stderr, "cog-fcgi: %s\n", oerr.msg);                                          \
+            cf_fetch_policy_cleanup(&fetch);                                                       \
+            return 2;                                                                              \
+        }                                                                                          \
+    } while (0)
+    while ((c = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
+        /* the option's name as written, for messages */
+        char name[64];
+        snprintf(name, sizeof name, "--%s", c == '?' || c == 'h' ? "" : longopts[li].name);
         switch (c) {
         case 'l': lopts.address = optarg; break;
-        case 'm': lopts.socket_mode = (mode_t)strtol(optarg, NULL, 8); break;
+        case 'm':
+            OPT_CHECK(cf_opt_mode(name, optarg, &mode, &oerr));
+            lopts.socket_mode = (mode_t)mode;
+            break;
         case 'u': lopts.owner = optarg; break;
         case 'g': lopts.group = optarg; break;
-        case 't': threads = atoi(optarg); break;
-        case 'q': queue = atol(optarg); break;
-        case 'b': max_body = parse_size(optarg); break;
+        case 't':
+            OPT_CHECK(cf_opt_long(name, optarg, 2, 4096, &lval, &oerr));
+            threads = (int)lval;
+            break;
+        case 'q': OPT_CHECK(cf_opt_long(name, optarg, 0, 1000000, &queue, &oerr)); break;
+        case 'b': OPT_CHECK(cf_opt_size(name, optarg, MAX_SIZE, &max_body, &oerr)); break;
         case 'v':
             if (strcmp(optarg, "debug") == 0)
                 cf_log_set_level(CF_LOG_DEBUG);
@@ -164,16 +210,24 @@ static int cmd_serve(int argc, char **argv)
                 cf_log_set_level(CF_LOG_WARN);
             else if (strcmp(optarg, "error") == 0)
                 cf_log_set_level(CF_LOG_ERROR);
+            else if (strcmp(optarg, "info") == 0)
+                cf_log_set_level(CF_LOG_INFO);
+            else {
+                fprintf(stderr, "cog-fcgi: --log-level: expected debug, info, warn or error, got \"%s\"\n",
+                        optarg);
+                cf_fetch_policy_cleanup(&fetch);
+                return 2;
+            }
             break;
-        case 'P': predict_timeout = atof(optarg); break;
-        case 'S': setup_timeout = atof(optarg); break;
-        case 'C': cancel_grace = atof(optarg); break;
-        case 'G': shutdown_grace = atof(optarg); break;
+        case 'P': OPT_CHECK(cf_opt_seconds(name, optarg, 0, MAX_SECONDS, &predict_timeout, &oerr)); break;
+        case 'S': OPT_CHECK(cf_opt_seconds(name, optarg, 0, MAX_SECONDS, &setup_timeout, &oerr)); break;
+        case 'C': OPT_CHECK(cf_opt_seconds(name, optarg, 0, 86400, &cancel_grace, &oerr)); break;
+        case 'G': OPT_CHECK(cf_opt_seconds(name, optarg, 0, 86400, &shutdown_grace, &oerr)); break;
         case 'D': state_dir = optarg; break;
-        case 'K': keep_finished = atof(optarg); break;
+        case 'K': OPT_CHECK(cf_opt_seconds(name, optarg, 0, MAX_SECONDS, &keep_finished, &oerr)); break;
         case 'E': venv = optarg; break;
         case 'U': upload_url = optarg; break;
-        case 'W': worker_memory = parse_size(optarg); break;
+        case 'W': OPT_CHECK(cf_opt_size(name, optarg, MAX_SIZE, &worker_memory, &oerr)); break;
         case OPT_FETCH_ALLOW:
         case OPT_FETCH_DENY:
             if (cf_fetch_policy_add(&fetch, c == OPT_FETCH_ALLOW, optarg, &ferr) != CF_OK) {
@@ -182,8 +236,24 @@ static int cmd_serve(int argc, char **argv)
                 return 2;
             }
             break;
-        case OPT_FETCH_MAX_BYTES: fetch.max_bytes = parse_size(optarg); break;
-        case OPT_FETCH_TIMEOUT: fetch.timeout_s = atof(optarg); break;
+        case OPT_FETCH_MAX_BYTES:
+            OPT_CHECK(cf_opt_size(name, optarg, MAX_SIZE, &size, &oerr));
+            fetch.max_bytes = size;
+            break;
+        case OPT_FETCH_TIMEOUT:
+            OPT_CHECK(cf_opt_seconds(name, optarg, 0, MAX_SECONDS, &fetch.timeout_s, &oerr));
+            break;
+        case OPT_WEBHOOK_TIMEOUT:
+            OPT_CHECK(cf_opt_seconds(name, optarg, 0.001, 86400, &wcfg.timeout_s, &oerr));
+            break;
+        case OPT_WEBHOOK_WORKERS:
+            OPT_CHECK(cf_opt_long(name, optarg, 1, 64, &lval, &oerr));
+            wcfg.workers = (int)lval;
+            break;
+        case OPT_WEBHOOK_SECRET:
+            wcfg.secret = optarg;
+            secret_from = "--webhook-secret";
+            break;
         case 'h': cf_fetch_policy_cleanup(&fetch); usage(stdout); return 0;
         default: cf_fetch_policy_cleanup(&fetch); usage(stderr); return 2;
         }
@@ -193,8 +263,14 @@ static int cmd_serve(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+#undef OPT_CHECK
     /* Set before any thread can download a URL input. */
     cf_fetch_policy_set_default(&fetch);
+    /* and before the runner starts its webhook senders */
+    if (cf_webhooks_configure(&wcfg, &oerr) != CF_OK) {
+        fprintf(stderr, "cog-fcgi: %s: %s\n", secret_from, oerr.msg);
+        return oerr.code == CF_EINVAL ? 2 : 1;
+    }
     if (threads < 2 || queue < 0) {
         fprintf(stderr, "cog-fcgi: --threads must be at least 2 and --queue not negative\n");
         return 2;
@@ -240,10 +316,6 @@ static int cmd_serve(int argc, char **argv)
         cf_log_info("CF0013", "state directory %s", state_dir);
     }
     cf_error_clear(&err);
-    double throttle = 0.5;
-    const char *t = getenv("COG_THROTTLE_RESPONSE_INTERVAL");
-    if (t && *t)
-        throttle = atof(t);
     cf_runner_config rcfg = {.spec = proj.spec, .queue_max = (size_t)queue,
                              .keep_finished = 1000, .throttle = throttle,
                              .predict_timeout = predict_timeout,
