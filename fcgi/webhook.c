@@ -276,7 +276,11 @@ static int post_once(cf_webhooks *w, delivery *d, double timeout_s)
         d->delivered = 1;
         return 1;
     }
-    if (rc != CF_OK)
+    if (rc != CF_OK && strstr(err.msg, "time limit") != NULL)
+        /* http_client words a timeout after the fetch policy's limit, not ours */
+        cf_log_warn("CF0801", "webhook to %s failed (try %d): no answer within %g s", d->url,
+                    d->attempts, timeout_s);
+    else if (rc != CF_OK)
         cf_log_warn("CF0801", "webhook to %s failed (try %d): %s", d->url, d->attempts, err.msg);
     else
         cf_log_warn("CF0802", "webhook to %s answered %ld (try %d)", d->url, status, d->attempts);

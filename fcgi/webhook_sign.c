@@ -56,10 +56,6 @@ int cf_webhook_key_parse(const char *secret, cf_webhook_key *key, cf_error *err)
         return cf_error_set(err, CF_EINVAL, "a webhook secret starts with whsec_ (whsec_<base64>)");
     const char *b64 = secret + 6;
     size_t n = strlen(b64);
-    if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof key->bytes)
-        return cf_error_set(err, CF_EINVAL,
-                            "the webhook secret after whsec_ must be base64 of 1 to %zu bytes",
-                            sizeof key->bytes);
     /* EVP_DecodeBlock skips surrounding blanks; a secret has none. "=" only
      * as the last one or two characters. */
     for (size_t i = 0; i < n; i++) {
@@ -73,6 +69,10 @@ int cf_webhook_key_parse(const char *secret, cf_webhook_key *key, cf_error *err)
         if (!ok)
             return cf_error_set(err, CF_EINVAL, "the webhook secret after whsec_ is not base64");
     }
+    if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof key->bytes)
+        return cf_error_set(err, CF_EINVAL,
+                            "the webhook secret after whsec_ must be base64 of 1 to %zu bytes",
+                            sizeof key->bytes);
     int rc = crypto_ready(err);
     if (rc != CF_OK)
         return rc;
