@@ -23,10 +23,11 @@ set -eu
 #   apache2-bin libapache2-mod-fcgid   the Apache deployments (no system Apache is enabled)
 #   spawn-fcgi systemd openssl      the spawn-fcgi, socket-activation and TLS deployments
 #   procps iproute2                 pgrep and ss in the tests
+#   libssl-dev                      libcrypto's headers: HMAC-SHA256 for --webhook-secret (loaded with dlopen)
 PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
 libcmocka-dev libpcre2-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
 python3-sklearn python3-pil python3-venv clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid
-spawn-fcgi openssl systemd procps iproute2"
+spawn-fcgi openssl systemd procps iproute2 libssl-dev"
 
 missing=""
 for p in $PACKAGES; do
