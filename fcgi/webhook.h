@@ -8,9 +8,10 @@
  * completed); different predictions' go in parallel. A terminal webhook that fails (connection error, timeout, 429,
  * 500, 502, 503, 504) is retried with Cog's exponential backoff, parked
  * beside its receiver's queue, so deliveries behind it go on meanwhile;
- * other events are sent once. A queued non-terminal webhook not yet sent is
+ * other events are sent once. A queued output/logs webhook not yet sent is
  * replaced by a newer one of the same prediction (each carries the whole
- * prediction): a receiver's queue holds at most two entries per prediction.
+ * prediction), so a slow receiver's queue holds at most its start, one
+ * update and its completed webhook per prediction, and gets the latest state.
  *
  * With the default 8 senders, three receivers can hang at once without
  * delaying the others.

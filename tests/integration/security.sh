@@ -66,7 +66,7 @@ for _ in $(seq 50); do
 done
 expect_json "a prediction with a metadata webhook still runs" /status succeeded
 sleep 0.5
-check "its webhook is refused by the fetch policy, not sent" grep -q 'CF0406.*169.254.169.254' "$FRONT_LOG"
+check "its webhook is refused by the fetch policy, not sent" grep -q 'CF0806.*169.254.169.254' "$FRONT_LOG"
 stop_front 2>/dev/null || kill "$FRONT_PID"
 stop_nginx 2>/dev/null || kill "$NGINX_PID"
 
