@@ -53,6 +53,13 @@ rejects --log-level -- --log-level loud
 rejects COG_SETUP_TIMEOUT COG_SETUP_TIMEOUT=soon --
 rejects COG_THROTTLE_RESPONSE_INTERVAL COG_THROTTLE_RESPONSE_INTERVAL=-1 --
 
+# The other subcommands take no numbers; an option they do not know is an error too.
+for cmd in predict check; do
+    timeout 20 "$COG_FCGI" $cmd "$P" --queue 5 >"$T/out" 2>"$T/err"
+    rc=$?
+    check "$cmd --queue 5: exit 2 (not an option of $cmd)" test $rc = 2
+done
+
 # Good values, units included, start the server.
 if start_front "$P" "$T/ok.sock" --queue 0 --threads 4 --max-body 10M --predict-timeout 1m \
     --setup-timeout 90s --cancel-grace 500ms --shutdown-grace 0.5 --keep-finished 1h \
