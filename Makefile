@@ -38,6 +38,9 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 FRONT_OBJ  := $(FRONT_SRC:%.c=$(BUILD)/obj/%.o)
+# The playground (web/playground/: HTML, CSS, JS) is built into the front as one C table.
+PLAYGROUND_FILES := $(sort $(wildcard web/playground/*.html web/playground/*.css web/playground/*.js))
+FRONT_OBJ  += $(BUILD)/obj/gen/playground_assets.o
 WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -49,6 +52,14 @@ $(BUILD)/obj/%.o: %.c $(wildcard predictor/*.h fcgi/*.h)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/predictor/py_%.o $(BUILD)/obj/predictor/worker_main.o: CFLAGS += $(PY_CFLAGS)
+
+$(BUILD)/gen/playground_assets.c: scripts/embed-assets.py $(PLAYGROUND_FILES)
+	@mkdir -p $(dir $@)
+	python3 scripts/embed-assets.py $@ $(PLAYGROUND_FILES)
+
+$(BUILD)/obj/gen/playground_assets.o: $(BUILD)/gen/playground_assets.c fcgi/playground_assets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/cog-fcgi: $(BUILD)/obj/fcgi/main.o $(FRONT_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)

@@ -11,6 +11,8 @@ typedef struct cf_app {
     int has_train;            /* cog.yaml has train: */
     size_t max_body;          /* bytes */
     void (*request_shutdown)(void); /* POST /shutdown */
+    int playground_off;       /* --no-playground: / is JSON always, /docs 404 */
+    const char *project_dir;  /* examples.json is read from here (or NULL) */
 } cf_app;
 
 #endif

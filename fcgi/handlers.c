@@ -3,8 +3,16 @@
 
 #include <string.h>
 
+#include "playground.h"
+
 void cf_handle_index(cf_app *app, cf_request *req)
 {
+    /* A browser gets the playground; API clients (JSON, any type, no Accept) get Cog's
+     * document unchanged. */
+    if (!app->playground_off && cf_playground_wants_page(req->accept)) {
+        cf_playground_page(app, req);
+        return;
+    }
     json_t *body = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "cog_version", "0.15.5", "docs_url",
         "/docs", "openapi_url", "/openapi.json", "shutdown_url", "/shutdown", "healthcheck_url",
@@ -18,7 +26,7 @@ void cf_handle_index(cf_app *app, cf_request *req)
         json_object_set_new(body, "trainings_cancel_url",
                             json_string("/trainings/{training_id}/cancel"));
     }
-    cf_respond_json(req, 200, body, NULL);
+    cf_respond_json(req, 200, body, app->playground_off ? NULL : "Vary: Accept\r\n");
     json_decref(body);
 }
 

@@ -94,6 +94,8 @@ static void usage(FILE *f)
             "  --webhook-secret whsec_BASE64    sign webhooks as Replicate does (webhook-id,\n"
             "                                   webhook-timestamp, webhook-signature); default\n"
             "                                   $COG_FCGI_WEBHOOK_SECRET, else unsigned\n"
+            "  --no-playground                  no browser page: / answers JSON always and\n"
+            "                                   /docs is 404 (an API-only deployment)\n"
             "  Durations take ms, s, m or h (default s); sizes k, M, G or T.\n"
             "  --log-level debug|info|warn|error\n",
             CF_VERSION);
@@ -115,6 +117,7 @@ static int cmd_serve(int argc, char **argv)
     const char *venv = NULL;
     const char *upload_url = NULL;
     size_t worker_memory = 0;
+    int no_playground = 0;
     const char *state_dir = getenv("COG_FCGI_STATE_DIR");
     const char *st = getenv("COG_SETUP_TIMEOUT");
     cf_error oerr;
@@ -141,7 +144,8 @@ static int cmd_serve(int argc, char **argv)
     size_t size;
     /* Long-only options, outside any short option's range. */
     enum { OPT_FETCH_ALLOW = 0x100, OPT_FETCH_DENY, OPT_FETCH_MAX_BYTES, OPT_FETCH_TIMEOUT,
-           OPT_WEBHOOK_TIMEOUT, OPT_WEBHOOK_WORKERS, OPT_WEBHOOK_SECRET };
+           OPT_WEBHOOK_TIMEOUT, OPT_WEBHOOK_WORKERS, OPT_WEBHOOK_SECRET,
+           OPT_NO_PLAYGROUND };
     cf_fetch_policy fetch;
     cf_fetch_policy_init(&fetch);
     cf_error ferr;
@@ -170,6 +174,7 @@ static int cmd_serve(int argc, char **argv)
         {"webhook-timeout", required_argument, NULL, OPT_WEBHOOK_TIMEOUT},
         {"webhook-workers", required_argument, NULL, OPT_WEBHOOK_WORKERS},
         {"webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET},
+        {"no-playground", no_argument, NULL, OPT_NO_PLAYGROUND},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -254,6 +259,7 @@ static int cmd_serve(int argc, char **argv)
             wcfg.secret = optarg;
             secret_from = "--webhook-secret";
             break;
+        case OPT_NO_PLAYGROUND: no_playground = 1; break;
         case 'h': cf_fetch_policy_cleanup(&fetch); usage(stdout); return 0;
         default: cf_fetch_policy_cleanup(&fetch); usage(stderr); return 2;
         }
@@ -330,7 +336,8 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     cf_app app = {.runner = runner, .has_train = proj.yaml.train != NULL,
-                  .max_body = max_body, .request_shutdown = cf_server_request_shutdown};
+                  .max_body = max_body, .request_shutdown = cf_server_request_shutdown,
+                  .playground_off = no_playground, .project_dir = proj.dir};
     cf_server_config scfg = {.listen_fd = fd, .threads = threads, .app = &app};
     if (cf_server_start(&scfg, &err) != CF_OK) {
         cf_log_error("CF0005", "%s", err.msg);

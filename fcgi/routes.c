@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "playground.h"
 
 typedef enum route_kind {
     R_NONE = 0,
@@ -136,6 +137,8 @@ void cf_route_request(cf_app *app, cf_request *req)
     if (redirect_trailing_slash(app, req))
         return;
     if (match(req->path, app->has_train, &r) == R_NONE) {
+        if (cf_playground_route(app, req))
+            return;
         cf_respond_detail(req, 404, "Not Found");
         return;
     }
