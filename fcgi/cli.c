@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "datauri.h"
+#include "examples.h"
 #include "files.h"
 #include "intake.h"
 #include "log.h"
@@ -97,17 +98,21 @@ static void usage_predict(void)
 {
     fprintf(stderr, "usage: cog-fcgi predict PROJECT_DIR [-i name=value]... [-i name=@file] "
                     "[-o OUT] [--json]\n");
+    fprintf(stderr, "       --save-example NAME   record the input (and output) in "
+                    "PROJECT_DIR/examples.json\n");
 }
 
 int cf_cli_predict(int argc, char **argv)
 {
     const char *out_path = NULL;
     int as_json = 0;
+    const char *save_example = NULL; /* --save-example NAME */
     json_t *input = json_object();
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
+        {"save-example", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -140,6 +145,8 @@ int cf_cli_predict(int argc, char **argv)
             out_path = optarg;
         } else if (c == 'j') {
             as_json = 1;
+        } else if (c == 'X') {
+            save_example = optarg;
         } else {
             usage_predict();
             json_decref(input);
@@ -205,10 +212,25 @@ int cf_cli_predict(int argc, char **argv)
     json_t *result = as_json ? cf_prediction_to_json(p)
                              : (p->output ? json_incref(p->output) : json_null());
     int ok = p->status == CF_STATUS_SUCCEEDED;
+    json_t *example_out = ok && save_example ? json_incref(p->output) : NULL;
     if (!ok)
         fprintf(stderr, "cog-fcgi: prediction %s: %s\n", cf_status_name(p->status),
                 p->error ? p->error : "");
     cf_runner_unlock(r);
+    if (ok && save_example) {
+        json_t *doc = cf_runner_openapi(r);
+        int with_output = 0;
+        if (cf_examples_record(proj.dir, save_example, json_object_get(body, "input"), example_out,
+                               doc, &with_output, &err) != CF_OK) {
+            fprintf(stderr, "cog-fcgi: --save-example: %s\n", err.msg);
+            ok = 0;
+        } else {
+            fprintf(stderr, "cog-fcgi: example \"%s\" saved in %s/examples.json%s\n", save_example,
+                    proj.dir, with_output ? "" : " (input only: the output has files)");
+        }
+        json_decref(doc);
+    }
+    json_decref(example_out);
     if (ok || as_json) {
         if (json_is_string(result) && !as_json)
             printf("%s\n", json_string_value(result));

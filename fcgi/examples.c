@@ -117,3 +117,43 @@ out:
     json_decref(doc);
     return rc;
 }
+
+/* 1 when a schema, or any schema inside it, is a file ("format": "uri"). */
+static int has_files(const json_t *schema, const json_t *components, int depth)
+{
+    if (depth > 16)
+        return 0;
+    if (json_is_object(schema)) {
+        const char *key;
+        const json_t *v;
+        const char *fmt = json_string_value(json_object_get(schema, "format"));
+        if (fmt && strcmp(fmt, "uri") == 0)
+            return 1;
+        const char *ref = json_string_value(json_object_get(schema, "$ref"));
+        if (ref && strncmp(ref, "#/components/schemas/", 21) == 0 &&
+            has_files(json_object_get(components, ref + 21), components, depth + 1))
+            return 1;
+        json_object_foreach((json_t *)schema, key, v) {
+            if (has_files(v, components, depth + 1))
+                return 1;
+        }
+    } else if (json_is_array(schema)) {
+        size_t i;
+        const json_t *v;
+        json_array_foreach(schema, i, v) {
+            if (has_files(v, components, depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int cf_examples_record(const char *project_dir, const char *name, const json_t *input,
+                       const json_t *output, const json_t *openapi, int *with_output,
+                       cf_error *err)
+{
+    const json_t *components = json_object_get(json_object_get(openapi, "components"), "schemas");
+    int files = openapi == NULL || has_files(json_object_get(components, "Output"), components, 0);
+    *with_output = output != NULL && !files;
+    return cf_examples_save(project_dir, name, input, *with_output ? output : NULL, err);
+}

@@ -22,4 +22,11 @@ json_t *cf_examples_load(const char *project_dir, cf_error *err);
 int cf_examples_save(const char *project_dir, const char *name, const json_t *input,
                      const json_t *output, cf_error *err);
 
+/* `cog-fcgi predict ... --save-example NAME`: saves input, and output unless the model's
+ * Output schema (in openapi, borrowed, may be NULL) has files, whose values on the command
+ * line are local paths a browser cannot open. *with_output says which. As cf_examples_save. */
+int cf_examples_record(const char *project_dir, const char *name, const json_t *input,
+                       const json_t *output, const json_t *openapi, int *with_output,
+                       cf_error *err);
+
 #endif
