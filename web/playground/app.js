@@ -223,8 +223,8 @@ function renderHistory() {
   for (const h of list) {
     const when = new Date(h.created_at);
     const label = `${isNaN(when) ? '' : when.toLocaleString()} · ${h.status}`;
-    ul.append(el('li', {}, el('button', { type: 'button', class: 'small', 'aria-label': `Reopen prediction ${h.id}, ${label}`,
-      onclick: () => reopen(h) }, el('span', { text: h.id }), el('span', { class: 'muted', text: label }))));
+    ul.append(el('li', {}, el('button', { type: 'button', class: 'small', onclick: () => reopen(h) },
+      el('span', { text: h.id }), el('span', { class: 'muted', text: label }))));
   }
 }
 

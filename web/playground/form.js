@@ -71,7 +71,8 @@ function fileControl(f, id, describedBy) {
     if (mimeOf(uri).startsWith('image/') || /^https?:.*\.(png|jpe?g|gif|webp|svg)$/i.test(uri)) {
       preview.append(el('img', { src: uri, alt: `Preview of ${f.title}${ctl.name ? ': ' + ctl.name : ''}` }));
     }
-    const size = uri.startsWith('data:') ? ` (${Math.round((uri.length * 3) / 4 / 1024)} KiB)` : '';
+    const bytes = Math.round((uri.length - uri.indexOf(',') - 1) * 3 / 4);
+    const size = uri.startsWith('data:') ? (bytes < 10240 ? ` (${bytes} bytes)` : ` (${Math.round(bytes / 1024)} KiB)`) : '';
     preview.append(el('p', { class: 'muted', text: (ctl.name || (uri.startsWith('data:') ? 'data URI' : uri.slice(0, 80))) + size }));
   };
   const take = async (file) => {
