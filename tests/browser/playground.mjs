@@ -268,6 +268,93 @@ try {
   await screenshot(prog, 'phone');
   await check('axe-core: no serious or critical violations (phone, after a run)', () => axeCheck(prog, 'phone'));
   await prog.close();
+
+  // ---- every kind of input (tests/browser/projects/kitchen) ----
+  const k = await openPage(context, env.KITCHEN + '/');
+  await check('one field per input in x-order, each with its description', async () => {
+    const names = await k.$$eval('#fields .field', (els) => els.map((e) => e.dataset.name));
+    assert(names.join(',') === 'prompt,steps,scale,flag,color,count,key,image,tags,old,code', names.join(','));
+    assert(await k.locator('#fields .desc').count() === 11, 'descriptions');
+  });
+  await check('the right control per type, defaults prefilled', async () => {
+    const d = await k.evaluate(() => {
+      const $ = (id) => document.getElementById(id);
+      return {
+        prompt: [$('in-prompt').tagName, $('in-prompt').value],
+        steps: [$('in-steps').type, $('in-steps').min, $('in-steps').max, $('in-steps').step, $('in-steps').value],
+        scale: [$('in-scale').step, $('in-scale').value],
+        flag: [$('in-flag').type, $('in-flag').checked],
+        color: [$('in-color').tagName, [...$('in-color').options].map((o) => o.text).join('/'), $('in-color').selectedOptions[0].text],
+        count: [[...$('in-count').options].map((o) => o.text).join('/')],
+        key: [$('in-key').type],
+        image: [$('in-image').type],
+        tags: [...document.querySelectorAll('[data-name=tags] li textarea, [data-name=tags] li input')].map((e) => e.value),
+        oldHidden: document.querySelector('[data-name=old]').hidden,
+      };
+    });
+    const want = {
+      prompt: ['TEXTAREA', 'a cat'], steps: ['number', '1', '50', '1', '10'], scale: ['any', '7.5'],
+      flag: ['checkbox', true], color: ['SELECT', 'red/green/blue', 'red'], count: ['1/2/4'], key: ['password'],
+      image: ['file'], tags: ['a'], oldHidden: true,
+    };
+    assert(JSON.stringify(d) === JSON.stringify(want), JSON.stringify(d));
+  });
+  await check('axe-core: no serious or critical violations (every kind of input)', () => axeCheck(k, 'kitchen'));
+  await k.fill('#in-code', 'AB1');
+  await k.click('#run');
+  await check('a pattern is checked as the server does', async () => {
+    await k.waitForSelector('#in-code-error:not([hidden])');
+    const m = await k.textContent('#in-code-error');
+    assert(m === 'string does not match regex "^[a-z]+$"', m);
+  });
+  await k.fill('#in-code', 'xyz');
+  await k.fill('#in-prompt', 'a dog');
+  await k.fill('#in-steps', '3');
+  await k.uncheck('#in-flag');
+  await k.selectOption('#in-color', { label: 'blue' });
+  await k.selectOption('#in-count', { label: '4' });
+  await k.fill('#in-key', 'hunter2');
+  await k.click('text=Add Tags item');
+  await k.locator('[data-name=tags] li').nth(1).locator('textarea, input').fill('b');
+  await k.check('#show-deprecated');
+  await check('the deprecated input shows behind its toggle', async () => !(await k.isHidden('#in-old')));
+  await k.fill('#in-old', 'y');
+  const png = readFileSync(env.DIGIT_PNG).toString('base64');
+  // Drag and drop of a file onto the image's zone.
+  await k.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+    document.querySelector('[data-name=image] .dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, png);
+  await check('a dropped image becomes the input (preview)', async () => {
+    await k.waitForSelector('[data-name=image] .preview img', { timeout: 5000 });
+    return (await k.textContent('[data-name=image] .preview')).includes('dropped.png');
+  });
+  await k.click('#run');
+  await check('every control\'s value reaches the model', async () => {
+    await waitStatus(k, /succeeded/, 20000);
+    const got = JSON.parse(await k.textContent('#output'));
+    const want = { code: 'xyz', color: 'blue', count: 4, flag: false, image_bytes: readFileSync(env.DIGIT_PNG).length,
+      key: 'hunter2', old: 'y', prompt: 'a dog', scale: 7.5, steps: 3, tags: ['a', 'b'] };
+    assert(JSON.stringify(got) === JSON.stringify(want), JSON.stringify(got));
+  });
+  await screenshot(k, 'every-input');
+  // Paste of an image.
+  await k.click('[data-name=image] .dropzone button:has-text("Clear")');
+  await k.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
+    document.querySelector('#in-image').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, png);
+  await check('a pasted image becomes the input', async () => {
+    await k.waitForSelector('[data-name=image] .preview img', { timeout: 5000 });
+    return (await k.textContent('[data-name=image] .preview')).includes('pasted.png');
+  });
+  await check('the secret is not kept in this browser\'s history', async () =>
+    !(await k.evaluate(() => JSON.stringify(localStorage))).includes('hunter2'));
+  await k.close();
 } catch (e) {
   fail('the browser test ran to its end', e && e.stack);
 } finally {

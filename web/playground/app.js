@@ -110,7 +110,14 @@ function showPrediction(p) {
   err.textContent = p.error ? 'Error: ' + p.error : '';
   tickElapsed(p);
   $('cancel').hidden = TERMINAL.has(status) || !p.id;
-  if (p.id) history.remember(base, p, state.lastInput);
+  if (p.id) history.remember(base, p, withoutSecrets(state.lastInput));
+}
+
+// Secrets never go to localStorage: a reopened prediction asks for them again.
+function withoutSecrets(input) {
+  const out = { ...input };
+  for (const f of state.form ? state.form.fields : []) if (f.kind === 'secret') delete out[f.name];
+  return out;
 }
 
 function endRun() {
