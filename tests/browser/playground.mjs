@@ -336,7 +336,7 @@ try {
     await waitStatus(k, /succeeded/, 20000);
     const got = JSON.parse(await k.textContent('#output'));
     const want = { code: 'xyz', color: 'blue', count: 4, flag: false, image_bytes: readFileSync(env.DIGIT_PNG).length,
-      key: 'hunter2', old: 'y', prompt: 'a dog', scale: 7.5, steps: 3, tags: ['a', 'b'] };
+      key_reversed: '2retnuh', old: 'y', prompt: 'a dog', scale: 7.5, steps: 3, tags: ['a', 'b'] };
     assert(JSON.stringify(got) === JSON.stringify(want), JSON.stringify(got));
   });
   await screenshot(k, 'every-input');

@@ -22,7 +22,7 @@ class Predictor(BasePredictor):
     ) -> str:
         got = {
             "prompt": prompt, "steps": steps, "scale": scale, "flag": flag, "color": color,
-            "count": count, "key": key.get_secret_value() if key else None,
+            "count": count, "key_reversed": key.get_secret_value()[::-1] if key else None,
             "image_bytes": len(open(image, "rb").read()) if image else None,
             "tags": tags, "old": old, "code": code,
         }
