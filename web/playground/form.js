@@ -165,7 +165,7 @@ function control(f, id, describedBy) {
     case 'file':
       return fileControl(f, id, describedBy);
     case 'text': {
-      const short = Number.isInteger(s.maxLength) && s.maxLength <= 80;
+      const short = f.isItem || (Number.isInteger(s.maxLength) && s.maxLength <= 80);
       const box = short ? el('input', { type: 'text', ...common, maxlength: s.maxLength })
         : el('textarea', { ...common, rows: 3 });
       return { root: box, focus: box, get: () => (box.value === '' ? undefined : box.value),
@@ -255,8 +255,9 @@ export class InputForm {
     if (f.deprecated) label.append(el('span', { class: 'tag', text: ' deprecated' }));
     if (f.required && f.kind !== 'list' && f.kind !== 'boolean') ctl.focus.setAttribute('aria-required', 'true');
     const block = el('div', { class: `field kind-${f.kind}`, 'data-name': f.name });
-    if (f.kind === 'boolean') block.append(el('div', { class: 'check' }, ctl.root, label), desc, hint, err);
-    else block.append(label, desc, ctl.root, hint, err);
+    const parts = f.kind === 'boolean' ? [el('div', { class: 'check' }, ctl.root, label), desc, hint, err]
+      : [label, desc, ctl.root, hint, err];
+    block.append(...parts.filter(Boolean));
     if (f.deprecated) {
       block.classList.add('deprecated');
       block.hidden = true;

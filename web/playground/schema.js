@@ -55,6 +55,7 @@ function fieldOf(name, prop, doc, required) {
   if (f.kind === 'list') {
     f.item = fieldOf(name, s.items || {}, doc, false);
     f.item.hasDefault = false;
+    f.item.isItem = true;
   }
   return f;
 }
