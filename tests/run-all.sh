@@ -122,6 +122,8 @@ for t in tests/integration/*.sh; do
     [ "$(basename "$t")" = lib.sh ] && continue
     run_suite "integration $(basename "$t" .sh)" timeout 900 bash "$t"
 done
+# The playground in headless chromium (npm ci of playwright-core and axe-core on first run).
+run_suite "browser playground" timeout 300 bash tests/browser/run.sh
 
 if [ "${CF_SKIP_SAN:-0}" != 1 ]; then
     sandir=$LOGS/san

@@ -15,9 +15,9 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 for tool in "$CHROMIUM" node npm; do
     command -v "$tool" >/dev/null || { fail "$tool is installed" "run scripts/install-deps.sh"; finish; }
 done
-# npm ci only when the lock file changed since the last install (npm writes its own copy).
-if ! cmp -s "$HERE/package-lock.json" "$HERE/node_modules/.package-lock.json" 2>/dev/null &&
-    ! [ -f "$HERE/node_modules/playwright-core/package.json" ] ||
+# npm ci when a package is missing or the lock file is newer than the last install.
+if [ ! -f "$HERE/node_modules/playwright-core/package.json" ] ||
+    [ ! -f "$HERE/node_modules/axe-core/axe.min.js" ] ||
     [ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
     (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) >"$T/npm.log" 2>&1 ||
         { fail "npm ci in tests/browser" "$(tail -n 3 "$T/npm.log")"; finish; }
