@@ -53,7 +53,8 @@ $(BUILD)/obj/%.o: %.c $(wildcard predictor/*.h fcgi/*.h)
 
 $(BUILD)/obj/predictor/py_%.o $(BUILD)/obj/predictor/worker_main.o: CFLAGS += $(PY_CFLAGS)
 
-$(BUILD)/gen/playground_assets.c: scripts/embed-assets.py $(PLAYGROUND_FILES)
+# web/playground itself too: a file removed from it changes the directory, not a file.
+$(BUILD)/gen/playground_assets.c: scripts/embed-assets.py $(PLAYGROUND_FILES) web/playground
 	@mkdir -p $(dir $@)
 	python3 scripts/embed-assets.py $@ $(PLAYGROUND_FILES)
 

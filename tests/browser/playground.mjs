@@ -1,9 +1,9 @@
 // playground.mjs - the playground in Debian's chromium, driven by playwright-core.
 //
 // Environment (set by run.sh): DIGITS (the digits model at the root), DIGITS_PREFIXED (the
-// same under /models/digits/), SLOW (tests/projects/slow), PROGRESS (tests/browser/projects/
-// progress), DIGIT_PNG and DIGIT_LABEL (a picture of a digit and what it is), ART (where the
-// screenshots go), AXE (axe.min.js). Prints one "PASS name" or "FAIL name: why" per check.
+// same under /models/digits/), SLOW (tests/projects/slow), PROGRESS, KITCHEN and MEDIA
+// (tests/browser/projects/*), DIGIT_PNG and DIGIT_LABEL (a picture of a digit and what it
+// is), ART (where the screenshots go), AXE (axe.min.js). Prints one "PASS name" or "FAIL name: why" per check.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -355,6 +355,25 @@ try {
   await check('the secret is not kept in this browser\'s history', async () =>
     !(await k.evaluate(() => JSON.stringify(localStorage))).includes('hunter2'));
   await k.close();
+
+  // ---- file outputs: an image and a sound inline, a download for the rest ----
+  const m = await openPage(context, env.MEDIA + '/');
+  await m.click('#run');
+  await check('file outputs: the image inline, a player for the sound, a download link for the rest', async () => {
+    await waitStatus(m, /succeeded/, 20000);
+    await m.waitForFunction(() => { const i = document.querySelector('#output img'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 });
+    const d = await m.evaluate(() => ({
+      img: document.querySelector('#output img').naturalWidth,
+      audio: (document.querySelector('#output audio') || {}).src || '',
+      links: [...document.querySelectorAll('#output a[download]')].map((a) => a.getAttribute('download')),
+    }));
+    assert(d.img === 32, 'image width ' + d.img);
+    assert(d.audio.startsWith('data:audio/'), 'audio ' + d.audio.slice(0, 40));
+    assert(d.links.join(',') === 'output-0.png,output-1.wav,output-2.bin', d.links.join(','));
+  });
+  await screenshot(m, 'file-outputs');
+  await check('axe-core: no serious or critical violations (file outputs)', () => axeCheck(m, 'media'));
+  await m.close();
 } catch (e) {
   fail('the browser test ran to its end', e && e.stack);
 } finally {

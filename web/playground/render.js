@@ -27,8 +27,10 @@ function fileName(s, i) {
       if (last) return decodeURIComponent(last);
     } catch (e) { /* not a URL */ }
   }
-  const ext = (mimeOf(s).split('/')[1] || 'bin').replace(/[^a-z0-9]/g, '');
-  return `output${i === undefined ? '' : '-' + i}.${ext}`;
+  const sub = (mimeOf(s).split('/')[1] || 'bin').replace(/^x-/, '');
+  const ext = ({ jpeg: 'jpg', 'octet-stream': 'bin', plain: 'txt', mpeg: 'mp3', 'svg+xml': 'svg' }[sub] || sub).replace(/[^a-z0-9]/g, '');
+  const stem = typeof i === 'string' ? i : `output${i === undefined ? '' : '-' + i}`;
+  return `${stem}.${ext}`;
 }
 
 function fileBlock(s, i) {
@@ -70,5 +72,13 @@ export function renderOutput(container, output, schema = {}) {
     container.append(el('div', { class: 'text-out', text: output }));
     return;
   }
-  container.append(el('pre', { class: 'json-out', tabindex: '0', 'aria-label': 'Output as JSON', text: JSON.stringify(output, null, 2) }));
+  // An object: its JSON (data URIs shortened), then the files among its fields.
+  const shorten = (k, v) => (typeof v === 'string' && v.startsWith('data:') && v.length > 120 ? v.slice(0, 60) + '…' : v);
+  container.append(el('pre', { class: 'json-out', tabindex: '0', 'aria-label': 'Output as JSON', text: JSON.stringify(output, shorten, 2) }));
+  if (output && typeof output === 'object' && !Array.isArray(output)) {
+    for (const [k, v] of Object.entries(output)) {
+      const files = (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'string' && isFileValue(x, { format: 'uri' }));
+      files.forEach((x, i) => container.append(fileBlock(x, files.length > 1 ? `${k}-${i}` : k)));
+    }
+  }
 }
