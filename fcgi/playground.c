@@ -64,10 +64,12 @@ static const cf_asset *asset_get(const char *name)
     return NULL;
 }
 
-/* For HEAD too the whole answer is written: the web server drops the body. */
-static void send_asset(cf_request *req, const cf_asset *a)
+/* For HEAD too the whole answer is written: the web server drops the body.
+ * vary: the URL also answers JSON (/), so caches must key on Accept. */
+static void send_asset(cf_request *req, const cf_asset *a, int vary)
 {
-    cf_respond_raw(req, 200, a->type, a->data, a->len, PAGE_HEADERS);
+    cf_respond_raw(req, 200, a->type, a->data, a->len,
+                   vary ? PAGE_HEADERS "Vary: Accept\r\n" : PAGE_HEADERS);
 }
 
 void cf_playground_page(cf_app *app, cf_request *req)
@@ -78,7 +80,7 @@ void cf_playground_page(cf_app *app, cf_request *req)
         cf_respond_detail(req, 500, "the playground was built without its page");
         return;
     }
-    send_asset(req, a);
+    send_asset(req, a, 1);
 }
 
 /* GET /playground/examples.json: read on each request, so that an example
@@ -120,7 +122,7 @@ static int route_exact(cf_app *app, cf_request *req, const char *path)
         cf_respond_json(req, 405, body, "Allow: GET\r\n");
         json_decref(body);
     } else if (a) {
-        send_asset(req, a);
+        send_asset(req, a, 0);
     }
     return 1;
 }

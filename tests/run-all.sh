@@ -2,7 +2,8 @@
 # run-all.sh - every test suite of cog-fcgi, summed into one last line "N passed, M failed".
 #
 # Suites: cmocka unit tests; the Python tests; every tests/integration/*.sh (conformance kit at
-# the root and under a prefix, health while busy, limits, digits, CLI); then the same unit tests
+# the root and under a prefix, health while busy, limits, digits, CLI); the playground in a
+# headless browser (tests/browser/run.sh); then the same unit tests
 # and the conformance kit against the ASan+UBSan build (build-san/); then valgrind over the
 # unit tests. Each suite prints its own "N passed, M failed"; those lines are shown indented
 # here so that the only unindented one is the total at the end. Exits non-zero on any failure.

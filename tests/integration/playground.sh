@@ -37,6 +37,7 @@ check "  as text/html" sh -c "grep -qi '^content-type: text/html' '$T/page.head'
 check "  the playground page" grep -q '<script type="module" src="playground/app.js">' "$T/page.body"
 check "  with a content security policy" sh -c "grep -qi \"^content-security-policy: default-src 'self'\" '$T/page.head'"
 check "  Vary: Accept on the JSON root" test "$(header plain Vary)" = Accept
+check "  and on the page at /" test "$(header page Vary)" = Accept
 check "/docs is the page (any Accept)" test "$(get docs "$BASE/docs")" = 200
 check "  the same page" cmp -s "$T/docs.body" "$T/page.body"
 check "POST /docs is 405" test "$(get pdocs "$BASE/docs" -X POST)" = 405

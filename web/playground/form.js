@@ -151,7 +151,7 @@ function control(f, id, describedBy) {
     }
     case 'choice': {
       const sel = el('select', common);
-      if (!f.required && !f.hasDefault) sel.append(el('option', { value: '', text: '(not set)' }));
+      if (!f.hasDefault) sel.append(el('option', { value: '', text: f.required ? 'Choose…' : '(not set)' }));
       s.enum.forEach((v, i) => sel.append(el('option', { value: String(i), text: String(v) })));
       return { root: sel, focus: sel,
         get: () => (sel.value === '' ? undefined : s.enum[Number(sel.value)]),
