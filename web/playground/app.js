@@ -236,13 +236,13 @@ function renderHistory() {
 }
 
 async function reopen(h) {
-  state.form.fill(h.input);
+  state.form.fill(h.input, { secrets: false });
   state.lastInput = h.input;
   const run = beginRun();
   setStatus('Status: loading…');
   try {
     const p = await api(base, 'predictions/' + encodeURIComponent(h.id));
-    state.form.fill(p.input || h.input);
+    state.form.fill(p.input || h.input, { secrets: false });
     showPrediction(p);
     if (!TERMINAL.has(p.status)) await run.follow(p.id);
   } catch (err) {

@@ -275,12 +275,13 @@ export class InputForm {
     this.clearErrors();
   }
 
-  // Fills the form from an input object (an example, a past prediction).
-  fill(input) {
+  // Fills the form from an input object (an example, a past prediction). A past
+  // prediction's secrets are the server's redaction ("**********"): left empty.
+  fill(input, { secrets = true } = {}) {
     this.reset();
     for (const [name, v] of Object.entries(input || {})) {
       const c = this.controls.get(name);
-      if (c) {
+      if (c && (secrets || c.f.kind !== 'secret')) {
         c.ctl.set(v);
         if (c.f.deprecated) this.showDeprecated(true);
       }
