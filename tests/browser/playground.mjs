@@ -117,6 +117,17 @@ try {
     const out = JSON.parse(execFileSync('bash', ['-c', text], { encoding: 'utf8', timeout: 30000 }));
     assert(out.status === 'succeeded' && out.output.digit === digitShown, JSON.stringify(out).slice(0, 200));
   });
+  await check('the Python and JavaScript snippets, run, give the same digit', async () => {
+    const run = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', timeout: 30000 });
+    const py = run('/usr/bin/python3', ['-c', await page.textContent('#snippet-python-sync')]);
+    assert(py.includes(`'digit': ${digitShown}`), 'python sync: ' + py.slice(0, 80));
+    const pya = run('/usr/bin/python3', ['-c', await page.textContent('#snippet-python-async')]);
+    assert(pya.startsWith('succeeded ') && pya.includes(`'digit': ${digitShown}`), 'python async: ' + pya.slice(0, 80));
+    const js = run(process.execPath, ['--input-type=module', '-e', await page.textContent('#snippet-js-sync')]);
+    assert(js.includes(`digit: ${digitShown}`), 'js sync: ' + js.slice(0, 80));
+    const jsa = run(process.execPath, ['--input-type=module', '-e', await page.textContent('#snippet-js-async')]);
+    assert(jsa.startsWith('succeeded ') && jsa.includes(`digit: ${digitShown}`), 'js async: ' + jsa.slice(0, 80));
+  });
   await screenshot(page, 'api-tab');
   await check('tabs work with the arrow keys', async () => {
     await page.focus('#tab-api');
