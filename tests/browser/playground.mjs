@@ -178,6 +178,16 @@ try {
   await check('no script errors on the page', () => page.jsErrors.length === 0 || Promise.reject(new Error(page.jsErrors.join('; '))));
   await page.close();
 
+  // ---- Cog's root document for API clients; its docs_url is this page ----
+  await check('the root JSON\'s docs_url opens the playground', async () => {
+    const root = await (await fetch(env.DIGITS + '/')).json();
+    assert(root.docs_url === '/docs' && root.predictions_url === '/predictions', JSON.stringify(root));
+    const docs = await context.newPage();
+    await docs.goto(new URL(root.docs_url, env.DIGITS + '/').href);
+    await docs.waitForSelector('#fields .field', { timeout: 10000 });
+    await docs.close();
+  });
+
   // ---- the same page under /models/digits/ ----
   const pre = await context.newPage();
   const urls = [];

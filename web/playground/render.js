@@ -72,7 +72,16 @@ export function renderOutput(container, output, schema = {}) {
     container.append(el('div', { class: 'text-out', text: output }));
     return;
   }
-  // An object: its JSON (data URIs shortened), then the files among its fields.
+  // An object: its short scalar fields at a glance, its JSON (data URIs shortened), then
+  // the files among its fields.
+  if (output && typeof output === 'object' && !Array.isArray(output)) {
+    const dl = el('dl', { class: 'fields-out' });
+    for (const [k, v] of Object.entries(output)) {
+      const scalar = typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 200 && !isFileValue(v, { format: 'uri' }));
+      if (scalar) dl.append(el('dt', { text: k }), el('dd', { text: String(v) }));
+    }
+    if (dl.childElementCount) container.append(dl);
+  }
   const shorten = (k, v) => (typeof v === 'string' && v.startsWith('data:') && v.length > 120 ? v.slice(0, 60) + '…' : v);
   container.append(el('pre', { class: 'json-out', tabindex: '0', 'aria-label': 'Output as JSON', text: JSON.stringify(output, shorten, 2) }));
   if (output && typeof output === 'object' && !Array.isArray(output)) {
