@@ -72,7 +72,7 @@ int cf_examples_save(const char *project_dir, const char *name, const json_t *in
     if (doc == NULL)
         return err ? err->code : CF_EINVAL;
     entry = json_pack("{s:s,s:O}", "name", name, "input", (json_t *)input);
-    if (entry == NULL || (output && json_object_set((entry), "output", (json_t *)output) != 0)) {
+    if (entry == NULL || (output && json_object_set(entry, "output", (json_t *)output) != 0)) {
         rc = cf_error_set(err, CF_ENOMEM, "out of memory");
         goto out;
     }
