@@ -17,6 +17,7 @@
 #include "files.h"
 #include "ipc.h"
 #include "log.h"
+#include "model_log.h"
 #include "openapi.h"
 #include "state.h"
 #include "store.h"
@@ -162,6 +163,7 @@ static void finish(cf_runner *r, cf_prediction *p, cf_status status, const char 
     p->terminal_webhook_pending = p->webhook != NULL && (p->events & CF_EVENT_COMPLETED);
     persist_or_log(r, p, 0);
     emit(r, p, CF_EVENT_COMPLETED);
+    cf_model_log_end(p->id, "prediction", status == CF_STATUS_FAILED ? p->error : NULL, p->logs);
     /* A successful sync prediction is in the web server's access log
      * already; the rest is worth an operator's attention. */
     cf_log(p->is_async || status != CF_STATUS_SUCCEEDED ? CF_LOG_INFO : CF_LOG_DEBUG, "CF0301",
@@ -206,9 +208,11 @@ static int drain_logs(cf_runner *r)
             return -1;
         if (r->current) {
             cf_prediction_append_logs(r->current, buf, (size_t)n);
+            cf_model_log_write(r->current->id, buf, (size_t)n);
             got_any = 1;
         } else if (r->state == W_STARTING) {
             setup_logs_append(r, buf, (size_t)n);
+            cf_model_log_write("setup", buf, (size_t)n);
         } else {
             cf_log_info("CF0302", "worker output between predictions: %.*s", (int)n, buf);
         }
@@ -261,6 +265,7 @@ static void worker_died(cf_runner *r)
         char reason[128];
         snprintf(reason, sizeof reason, "worker died during setup (exitcode %d)", code);
         r->setup_error = strdup(reason);
+        cf_model_log_end("setup", NULL, r->setup_error, r->setup_logs);
         pthread_cond_broadcast(&r->ready_cond);
         return;
     }
@@ -321,9 +326,10 @@ static void handle_ready(cf_runner *r, json_t *msg)
     r->state = r->setup_ok ? W_READY : W_SETUP_FAILED;
     if (r->setup_ok) {
         r->ever_ready = 1;
+        cf_model_log_end("setup", NULL, NULL, NULL);
         cf_log_info("CF0306", "setup succeeded in %.3f s", r->setup_completed - r->setup_started);
     } else {
-        cf_log_error("CF0307", "setup failed: %s", r->setup_error);
+        cf_model_log_end("setup", NULL, r->setup_error, r->setup_logs);
     }
     pthread_cond_broadcast(&r->ready_cond);
 }
