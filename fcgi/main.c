@@ -343,8 +343,7 @@ static int cmd_serve(int argc, char **argv)
         cf_log_error("CF0005", "%s", err.msg);
         exit(1);
     }
-    cf_log_info("CF0004", "serving %s on %s", proj.dir,
-                lopts.address ? lopts.address : "fd 0");
+    cf_listen_report(&lopts, fd, proj.dir);
     int sig;
     while ((sig = cf_server_wait_signal()) == SIGHUP || sig == SIGUSR1) {
         if (sig == SIGUSR1) {

@@ -48,6 +48,7 @@
 #include "http.h"
 #include "log.h"
 #include "mgmt.h"
+#include "plain_http.h"
 #include "routes.h"
 
 /* A peer that stops half-way through a record would otherwise hold a
@@ -170,6 +171,10 @@ static void watch_connection(int fd)
  * other (and any that sent EOF or garbage instead of a request). */
 static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, int fd)
 {
+    if (cf_plain_http_detect(fd)) {
+        cf_plain_http_answer(fd); /* curl at the FastCGI port: a 400 page saying so */
+        return;
+    }
     int more = cf_mgmt_answer(fd, cfg->threads);
     if (more <= 0) {
         /* Only management records (answered), or EOF/error. */
@@ -333,6 +338,7 @@ int cf_server_start(const cf_server_config *cfg, cf_error *err)
     if (FCGX_Init() != 0)
         return cf_error_set(err, CF_EIO, "FCGX_Init failed");
     load_web_server_addrs();
+    cf_plain_http_init(cfg->listen_fd);
     /* Non-blocking: when another process sharing the socket (spawn-fcgi
      * -F) takes the connection first, accept says EAGAIN instead of
      * blocking a thread. */
