@@ -1,26 +1,38 @@
 /* cli.c - running one prediction or printing the schema without a server.
  *
  * Both start the same runner and worker the server uses, so a prediction
- * from the command line is validated and run exactly as over HTTP.
+ * from the command line is validated and run exactly as over HTTP. `predict`
+ * behaves as `cog predict` does: the project is the current directory unless
+ * named, `-i name=value` / `-i name=@file` or `--json '{...}'|@file|@-` give
+ * the inputs, the model's output streams to stderr while it runs, file
+ * outputs are written as output.<ext> (output.0.<ext>, ... for lists) or
+ * where -o says, and the exit status says whether the prediction succeeded.
  */
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "datauri.h"
-#include "examples.h"
-#include "files.h"
 #include "intake.h"
+#include "json_out.h"
 #include "log.h"
 #include "mime.h"
+#include "model_log.h"
 #include "project.h"
 #include "runner.h"
 
-static cf_runner *start_runner(cf_project *proj, const char *dir)
+/* Loads the project (with venv when given) and starts a runner for it; blocks until the
+ * worker is ready or setup failed. NULL after printing why. */
+static cf_runner *start_runner(cf_project *proj, const char *dir, const char *venv,
+                               double setup_timeout)
 {
     cf_error err;
     cf_error_clear(&err);
@@ -28,8 +40,13 @@ static cf_runner *start_runner(cf_project *proj, const char *dir)
         fprintf(stderr, "cog-fcgi: %s\n", err.msg);
         return NULL;
     }
+    if (venv && cf_project_use_venv(proj, venv, &err) != CF_OK) {
+        fprintf(stderr, "cog-fcgi: %s\n", err.msg);
+        cf_project_cleanup(proj);
+        return NULL;
+    }
     cf_runner_config cfg = {.spec = proj->spec, .queue_max = 1, .keep_finished = 16,
-                            .throttle = 0.5};
+                            .throttle = 0.5, .setup_timeout = setup_timeout};
     cf_runner *r = cf_runner_new(&cfg, &err);
     if (r == NULL) {
         fprintf(stderr, "cog-fcgi: %s\n", err.msg);
@@ -40,233 +57,704 @@ static cf_runner *start_runner(cf_project *proj, const char *dir)
     return r;
 }
 
-/* Prints setup logs and the reason when setup failed. 1 if it failed. */
-static int report_setup(cf_runner *r)
+/* 1 (after saying so) when setup failed; the model's output and the error line with its
+ * file:line were written to stderr while it ran. */
+static int setup_failed(cf_runner *r)
 {
     json_t *health = cf_runner_health_json(r);
     const char *status = json_string_value(json_object_get(health, "status"));
     int failed = status && (strcmp(status, "SETUP_FAILED") == 0 || strcmp(status, "DEFUNCT") == 0);
-    const char *logs = json_string_value(json_object_get(json_object_get(health, "setup"), "logs"));
-    if (logs && *logs)
-        fputs(logs, stderr);
     if (failed)
-        fprintf(stderr, "cog-fcgi: setup failed (%s)\n", status);
+        fprintf(stderr, "cog-fcgi: the model is not ready (%s): nothing was predicted\n", status);
     json_decref(health);
     return failed;
 }
 
-/* Reads a file into a data URI string (new reference). */
-static json_t *file_as_data_uri(const char *path)
+/* Reads a whole file ("-" is stdin) into a NUL-terminated buffer (caller frees). NULL after
+ * printing why. */
+static char *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (f == NULL) {
         fprintf(stderr, "cog-fcgi: %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 65536, n = 0;
-    unsigned char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            unsigned char *g = realloc(buf, cap *= 2);
-            if (g == NULL) {
+    size_t cap = 65536, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *g = realloc(buf, cap *= 2);
+            if (g == NULL)
                 free(buf);
-                buf = NULL;
-            }
             buf = g;
         }
     }
-    fclose(f);
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (buf == NULL || bad) {
+        fprintf(stderr, "cog-fcgi: cannot read %s\n", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* A file as a data URI string (new reference), as `-i name=@file` sends it. */
+static json_t *file_as_data_uri(const char *path)
+{
+    size_t n = 0;
+    char *buf = read_all(path, &n);
     if (buf == NULL)
         return NULL;
     const char *slash = strrchr(path, '/');
-    char *uri = cf_datauri_encode(cf_mime_from_name(slash ? slash + 1 : path), buf, n);
+    char *uri = cf_datauri_encode(cf_mime_from_name(slash ? slash + 1 : path),
+                                  (const unsigned char *)buf, n);
     free(buf);
     json_t *s = uri ? json_string(uri) : NULL;
     free(uri);
     return s;
 }
 
-static int never_gone(void *ctx)
+/* ---- inputs -------------------------------------------------------------------------- */
+
+/* The Input component's properties of the OpenAPI document (borrowed). */
+static json_t *input_properties(json_t *doc)
 {
-    (void)ctx;
+    return json_object_get(
+        json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "Input"),
+        "properties");
+}
+
+static int is_uri_schema(const json_t *s)
+{
+    const char *f = json_string_value(json_object_get(s, "format"));
+    return f && strcmp(f, "uri") == 0;
+}
+
+/* Prints "unknown input NAME" with the names the model takes. Returns 1. */
+static int unknown_input(const char *name, json_t *props)
+{
+    fprintf(stderr, "cog-fcgi: unknown input '%s'; %s takes:", name, "the model");
+    const char *key;
+    json_t *v;
+    int any = 0;
+    json_object_foreach(props, key, v) {
+        fprintf(stderr, "%s %s", any ? "," : "", key);
+        any = 1;
+    }
+    fprintf(stderr, "%s\n", any ? "" : " no inputs");
+    return 1;
+}
+
+/* 1 when a value given for a file input is a URL the front can fetch or a data URI. */
+static int looks_like_url(const char *v)
+{
+    return strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0 ||
+           strncmp(v, "data:", 5) == 0;
+}
+
+/* Adds one `-i name=value` to input, as cog predict reads it: @file is a file; "quoted"
+ * loses its quotes; an object input parses value as JSON, an array input as a JSON array
+ * or one item; a repeated name makes a list. 0, or 1 after printing why. */
+static int add_flag_input(json_t *input, json_t *props, const char *name, const char *value)
+{
+    json_t *prop = json_object_get(props, name);
+    if (prop == NULL)
+        return unknown_input(name, props);
+    const char *type = json_string_value(json_object_get(prop, "type"));
+    json_t *items = json_object_get(prop, "items");
+    int file_input = is_uri_schema(prop) || (type && strcmp(type, "array") == 0 &&
+                                             is_uri_schema(items));
+    json_t *v = NULL;
+    size_t vl = strlen(value);
+    if (value[0] == '@') {
+        v = file_as_data_uri(value + 1);
+        if (v == NULL)
+            return 1;
+    } else if (file_input && !looks_like_url(value)) {
+        fprintf(stderr, "cog-fcgi: -i %s=%s: %s is a file input; to send the file, write "
+                "-i %s=@%s (or give an http(s):// URL)\n", name, value, name, name, value);
+        return 1;
+    } else if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+        v = json_stringn(value + 1, vl - 2);
+    } else if (type && (strcmp(type, "object") == 0 || strcmp(type, "array") == 0)) {
+        v = json_loads(value, JSON_DECODE_ANY, NULL);
+        if (v && strcmp(type, "object") == 0 && !json_is_object(v)) {
+            json_decref(v);
+            v = NULL;
+        }
+        if (v && strcmp(type, "array") == 0 && !json_is_array(v)) {
+            json_decref(v);
+            v = NULL;
+        }
+        if (v == NULL && strcmp(type, "object") == 0) {
+            fprintf(stderr, "cog-fcgi: -i %s: expected a JSON object\n", name);
+            return 1;
+        }
+        if (v == NULL)
+            v = json_string(value);
+    } else {
+        v = json_string(value);
+    }
+    if (v == NULL) {
+        fprintf(stderr, "cog-fcgi: out of memory\n");
+        return 1;
+    }
+    json_t *prev = json_object_get(input, name);
+    if (json_is_array(prev) && type && strcmp(type, "array") == 0) {
+        if (json_is_array(v))
+            json_array_extend(prev, v);
+        else
+            json_array_append(prev, v);
+        json_decref(v);
+    } else if (json_is_array(prev)) {
+        json_array_append_new(prev, v);
+    } else if (prev) {
+        json_object_set_new(input, name, json_pack("[O,o]", prev, v));
+    } else if (type && strcmp(type, "array") == 0 && !json_is_array(v)) {
+        json_object_set_new(input, name, json_pack("[o]", v));
+    } else {
+        json_object_set_new(input, name, v);
+    }
     return 0;
 }
 
-static void usage_predict(void)
+/* --json TEXT | @FILE | @- (or -): the input object, as cog predict --json reads it; a string
+ * value "@path" is the file at path. New reference, or NULL after printing why. */
+static json_t *parse_json_inputs(const char *arg)
 {
-    fprintf(stderr, "usage: cog-fcgi predict PROJECT_DIR [-i name=value]... [-i name=@file] "
-                    "[-o OUT] [--json]\n");
-    fprintf(stderr, "       --save-example NAME   record the input (and output) in "
-                    "PROJECT_DIR/examples.json\n");
+    char *text = NULL;
+    size_t n = 0;
+    json_error_t jerr;
+    json_t *in;
+    if (strcmp(arg, "-") == 0 || arg[0] == '@') {
+        text = read_all(arg[0] == '@' ? arg + 1 : arg, &n);
+        if (text == NULL)
+            return NULL;
+        in = json_loads(text, 0, &jerr);
+    } else {
+        in = json_loads(arg, 0, &jerr);
+    }
+    free(text);
+    if (in == NULL || !json_is_object(in)) {
+        if (in == NULL)
+            fprintf(stderr, "cog-fcgi: --json: not JSON: %s (line %d, column %d)\n", jerr.text,
+                    jerr.line, jerr.column);
+        else
+            fprintf(stderr, "cog-fcgi: --json: expected an object of inputs, "
+                    "e.g. '{\"text\": \"world\"}'\n");
+        json_decref(in);
+        return NULL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v) {
+        const char *s = json_string_value(v);
+        if (s && s[0] == '@') {
+            json_t *uri = file_as_data_uri(s + 1);
+            if (uri == NULL) {
+                json_decref(in);
+                return NULL;
+            }
+            json_object_set_new(in, key, uri);
+        }
+    }
+    return in;
+}
+
+/* ---- outputs ------------------------------------------------------------------------- */
+
+/* Where outputs go: -o PATH (a file, or a directory for Cog's names inside it), or the
+ * current directory. */
+typedef struct out_target {
+    char stem[PATH_MAX];  /* "output", "DIR/output" or PATH without its extension */
+    char ext[64];         /* PATH's extension (".png") or "" */
+    char exact[PATH_MAX]; /* PATH itself when a single file output goes there, else "" */
+} out_target;
+
+/* Checks -o before the model runs, as Cog does: an existing directory takes Cog's names, a
+ * new file needs its directory to exist and be writable. 0, or 1 after printing why. */
+static int plan_output(const char *path, out_target *t)
+{
+    memset(t, 0, sizeof *t);
+    if (path == NULL) {
+        snprintf(t->stem, sizeof t->stem, "output");
+        return 0;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (access(path, W_OK) != 0) {
+            fprintf(stderr, "cog-fcgi: -o %s: directory not writable: %s\n", path, strerror(errno));
+            return 1;
+        }
+        snprintf(t->stem, sizeof t->stem, "%s/output", path);
+        return 0;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "cog-fcgi: -o %s: the directory %s does not exist\n", path, dir);
+        return 1;
+    }
+    if (access(dir, W_OK) != 0 || (access(path, F_OK) == 0 && access(path, W_OK) != 0)) {
+        fprintf(stderr, "cog-fcgi: -o %s: not writable: %s\n", path, strerror(errno));
+        return 1;
+    }
+    snprintf(t->exact, sizeof t->exact, "%s", path);
+    snprintf(t->stem, sizeof t->stem, "%s", path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (dot && dot != base && strlen(dot) < sizeof t->ext) {
+        snprintf(t->ext, sizeof t->ext, "%s", dot);
+        t->stem[strlen(t->stem) - strlen(dot)] = '\0';
+    }
+    return 0;
+}
+
+static const char *cogfile(const json_t *v)
+{
+    return json_is_object(v) && json_object_size(v) == 1
+               ? json_string_value(json_object_get(v, "$cogfile"))
+               : NULL;
+}
+
+/* Copies src to dst (replacing it), with the usual mode (0666 less the umask). */
+static int copy_file(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        fprintf(stderr, "cog-fcgi: the model's output %s: %s\n", src, strerror(errno));
+        return 1;
+    }
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (out < 0) {
+        fprintf(stderr, "cog-fcgi: cannot write %s: %s\n", dst, strerror(errno));
+        close(in);
+        return 1;
+    }
+    char buf[65536];
+    ssize_t n;
+    int rc = 0;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n) {
+            rc = 1;
+            break;
+        }
+    if (n < 0)
+        rc = 1;
+    if (close(out) != 0)
+        rc = 1;
+    close(in);
+    if (rc)
+        fprintf(stderr, "cog-fcgi: cannot write %s: %s\n", dst, strerror(errno));
+    else
+        fprintf(stderr, "Written output to: %s\n", dst);
+    return rc;
+}
+
+/* Writes every file of *v under Cog's names and replaces it by its path: a file at the root
+ * is STEM.EXT (or -o PATH exactly), a list's items STEM.0.EXT, ..., an object's fields
+ * STEM.KEY.EXT (EXT: -o's, else the file's own). 0, or 1 after printing why. */
+static int save_files(json_t **v, const out_target *t, const char *stem, int root)
+{
+    const char *src = cogfile(*v);
+    if (src) {
+        char dst[PATH_MAX + 80];
+        const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+        const char *dot = strrchr(base, '.');
+        if (root && t->exact[0])
+            snprintf(dst, sizeof dst, "%s", t->exact);
+        else
+            snprintf(dst, sizeof dst, "%s%s", stem,
+                     t->ext[0] ? t->ext : (dot && dot != base ? dot : ""));
+        if (copy_file(src, dst))
+            return 1;
+        json_decref(*v);
+        *v = json_string(dst);
+        return 0;
+    }
+    char sub[PATH_MAX + 80];
+    if (json_is_array(*v)) {
+        for (size_t i = 0; i < json_array_size(*v); i++) {
+            json_t *item = json_incref(json_array_get(*v, i));
+            snprintf(sub, sizeof sub, "%s.%zu", stem, i);
+            int rc = save_files(&item, t, sub, 0);
+            json_array_set_new(*v, i, item);
+            if (rc)
+                return 1;
+        }
+    } else if (json_is_object(*v)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach(*v, key, item) {
+            json_t *own = json_incref(item);
+            snprintf(sub, sizeof sub, "%s.%s", stem, key);
+            int rc = save_files(&own, t, sub, 0);
+            json_object_set_new(*v, key, own);
+            if (rc)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when v holds a file output anywhere. */
+static int has_files(const json_t *v)
+{
+    if (cogfile(v))
+        return 1;
+    size_t i;
+    const char *key;
+    json_t *item;
+    if (json_is_array(v))
+        json_array_foreach(v, i, item) if (has_files(item)) return 1;
+    if (json_is_object(v))
+        json_object_foreach((json_t *)v, key, item) if (has_files(item)) return 1;
+    return 0;
+}
+
+/* Writes v as indented JSON (2 spaces, "key": value, as Cog's Go prints it) with floats as
+ * the HTTP API writes them (Python's repr: 0.999909). */
+static void put_pretty(FILE *f, const json_t *v)
+{
+    char *s = cf_json_dumps(v);
+    int depth = 0, in_str = 0;
+    for (const char *p = s; p && *p; p++) {
+        char c = *p;
+        if (in_str) {
+            fputc(c, f);
+            if (c == '\\' && p[1])
+                fputc(*++p, f);
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_str = 1;
+            fputc(c, f);
+            break;
+        case '{':
+        case '[':
+            fputc(c, f);
+            if (p[1] == '}' || p[1] == ']') {
+                fputc(*++p, f);
+                break;
+            }
+            fprintf(f, "\n%*s", 2 * ++depth, "");
+            break;
+        case '}':
+        case ']':
+            fprintf(f, "\n%*s%c", 2 * --depth, "", c);
+            break;
+        case ',':
+            fprintf(f, ",\n%*s", 2 * depth, "");
+            break;
+        case ':':
+            fputs(": ", f);
+            break;
+        default:
+            fputc(c, f);
+        }
+    }
+    fputc('\n', f);
+    free(s);
+}
+
+/* Prints (or with -o writes) a non-file result: a string as it is, the rest as JSON. */
+static int put_result(const json_t *v, const char *path)
+{
+    FILE *f = stdout;
+    if (path && (f = fopen(path, "w")) == NULL) {
+        fprintf(stderr, "cog-fcgi: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (json_is_string(v))
+        fprintf(f, "%s\n", json_string_value(v));
+    else
+        put_pretty(f, v);
+    if (path) {
+        if (fclose(f) != 0) {
+            fprintf(stderr, "cog-fcgi: cannot write %s: %s\n", path, strerror(errno));
+            return 1;
+        }
+        fprintf(stderr, "Written output to: %s\n", path);
+    }
+    return 0;
+}
+
+/* ---- the commands ---------------------------------------------------------------------- */
+
+static void usage_predict(FILE *f)
+{
+    fprintf(f,
+            "usage: cog-fcgi predict [PROJECT_DIR] [-i name=value]... [-o PATH] [options]\n"
+            "  runs one prediction of the project (default: the current directory), validated\n"
+            "  and run exactly as over HTTP; the model's output streams to stderr\n"
+            "\n"
+            "  -i, --input name=value    an input; name=@file sends the file; a name given\n"
+            "                            twice makes a list\n"
+            "  --json JSON|@FILE|@-      all inputs as one JSON object (\"@path\" values are\n"
+            "                            files); prints the whole prediction as JSON, as\n"
+            "                            cog predict --json does\n"
+            "  -o, --output PATH         where the output goes (default: printed; files as\n"
+            "                            output.<ext>, lists as output.0.<ext>, ... here)\n"
+            "  --output-json             print the whole prediction (status, logs, metrics,\n"
+            "                            output) as JSON\n"
+            "  -e, --env KEY=VALUE       an environment variable for the model (repeatable)\n"
+            "  --setup-timeout SECONDS   limit on import + setup() (default $COG_SETUP_TIMEOUT,\n"
+            "                            else 300, as cog predict; 0 = none)\n"
+            "  --venv PATH               the virtualenv to run the model with (default:\n"
+            "                            PROJECT_DIR/.venv when it exists)\n"
+            "  -h, --help                this help\n"
+            "exit status: 0 when the prediction succeeded, 1 when it did not, 2 on a usage\n"
+            "error\n");
+}
+
+/* The project argument: at most one, never a name=value (a forgotten -i). NULL after
+ * printing why; "." when none is given. */
+static const char *project_arg(int argc, char **argv, void (*usage)(FILE *))
+{
+    if (optind + 1 < argc) {
+        fprintf(stderr, "cog-fcgi: unexpected argument '%s' (one PROJECT_DIR at most)\n",
+                argv[optind + 1]);
+        usage(stderr);
+        return NULL;
+    }
+    if (optind == argc)
+        return ".";
+    const char *dir = argv[optind];
+    struct stat st;
+    if (strchr(dir, '=') && stat(dir, &st) != 0) {
+        fprintf(stderr, "cog-fcgi: '%s' is not a project directory. Did you forget -i?\n", dir);
+        return NULL;
+    }
+    return dir;
 }
 
 int cf_cli_predict(int argc, char **argv)
 {
-    const char *out_path = NULL;
-    int as_json = 0;
-    const char *save_example = NULL; /* --save-example NAME */
-    json_t *input = json_object();
+    enum { OPT_JSON = 0x100, OPT_OUTPUT_JSON, OPT_SETUP_TIMEOUT, OPT_VENV };
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},
-        {"save-example", required_argument, NULL, 'X'},
+        {"env", required_argument, NULL, 'e'},
+        {"json", required_argument, NULL, OPT_JSON},
+        {"output-json", no_argument, NULL, OPT_OUTPUT_JSON},
+        {"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
+        {"venv", required_argument, NULL, OPT_VENV},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    const char *out_path = NULL, *json_arg = NULL, *venv = NULL;
+    int whole = 0;
+    double setup_timeout = 300;
+    const char *st = getenv("COG_SETUP_TIMEOUT");
+    if (st && *st)
+        setup_timeout = atof(st);
+    json_t *flags = json_array(); /* [[name, value], ...] until the schema is known */
+    int status = 2, c;
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "i:o:h", longopts, NULL)) != -1) {
-        if (c == 'i') {
+    while ((c = getopt_long(argc, argv, "i:o:e:h", longopts, NULL)) != -1) {
+        if (c == 'i' || c == 'e') {
             char *eq = strchr(optarg, '=');
-            if (eq == NULL) {
-                fprintf(stderr, "cog-fcgi: -i %s: expected name=value\n", optarg);
-                json_decref(input);
-                return 2;
+            if (eq == NULL || eq == optarg) {
+                fprintf(stderr, "cog-fcgi: -%c %s: expected %s\n", c, optarg,
+                        c == 'i' ? "name=value (name=@file for a file)" : "KEY=VALUE");
+                goto out_flags;
             }
             *eq = '\0';
-            json_t *v = eq[1] == '@' ? file_as_data_uri(eq + 2) : json_string(eq + 1);
-            if (v == NULL) {
-                json_decref(input);
-                return 1;
-            }
-            /* name=v1 name=v2 builds a list, as cog predict does */
-            json_t *prev = json_object_get(input, optarg);
-            if (json_is_array(prev)) {
-                json_array_append_new(prev, v);
-            } else if (prev) {
-                json_object_set_new(input, optarg, json_pack("[O,o]", prev, v));
-            } else {
-                json_object_set_new(input, optarg, v);
-            }
+            if (c == 'e')
+                setenv(optarg, eq + 1, 1); /* the worker inherits it */
+            else
+                json_array_append_new(flags, json_pack("[s,s]", optarg, eq + 1));
         } else if (c == 'o') {
-            out_path = optarg;
-        } else if (c == 'j') {
-            as_json = 1;
-        } else if (c == 'X') {
-            save_example = optarg;
+            out_path = optarg[0] == '@' ? optarg + 1 : optarg; /* as cog: -o @x is x */
+        } else if (c == OPT_JSON) {
+            json_arg = optarg;
+        } else if (c == OPT_OUTPUT_JSON) {
+            whole = 1;
+        } else if (c == OPT_SETUP_TIMEOUT) {
+            char *end;
+            setup_timeout = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || setup_timeout < 0) {
+                fprintf(stderr, "cog-fcgi: --setup-timeout %s: expected seconds\n", optarg);
+                goto out_flags;
+            }
+        } else if (c == OPT_VENV) {
+            venv = optarg;
         } else {
-            usage_predict();
-            json_decref(input);
-            return c == 'h' ? 0 : 2;
+            usage_predict(c == 'h' ? stdout : stderr);
+            status = c == 'h' ? 0 : 2;
+            goto out_flags;
         }
     }
-    if (optind >= argc) {
-        usage_predict();
-        json_decref(input);
-        return 2;
+    const char *dir = project_arg(argc, argv, usage_predict);
+    if (dir == NULL)
+        goto out_flags;
+    if (json_arg && json_array_size(flags) > 0) {
+        fprintf(stderr, "cog-fcgi: give the inputs with -i or with --json, not both\n");
+        goto out_flags;
     }
+    status = 1;
+    out_target target;
+    if (plan_output(out_path, &target))
+        goto out_flags;
+    json_t *input = NULL;
+    if (json_arg && (input = parse_json_inputs(json_arg)) == NULL)
+        goto out_flags;
+    if (json_arg)
+        whole = 1; /* cog predict --json prints the prediction as JSON */
+
+    /* The model's output goes to stderr as it comes; our own lines only when they matter. */
+    cf_model_log_set_raw(1);
+    cf_log_set_level(CF_LOG_WARN);
     cf_project proj;
-    cf_runner *r = start_runner(&proj, argv[optind]);
+    cf_runner *r = start_runner(&proj, dir, venv, setup_timeout);
     if (r == NULL) {
         json_decref(input);
-        return 1;
+        goto out_flags;
     }
-    int status = 1;
     json_t *details = json_array();
-    json_t *body = json_pack("{s:o}", "input", input);
-    json_t *schema = NULL;
+    json_t *body = NULL, *schema = NULL, *doc = NULL, *result = NULL;
     cf_prediction *p = NULL;
     cf_error err;
     cf_error_clear(&err);
-    if (report_setup(r))
+    if (setup_failed(r))
         goto out;
     int ready;
     schema = cf_runner_schema(r, 0, &ready, &err);
-    if (schema == NULL) {
-        fprintf(stderr, "cog-fcgi: %s\n", err.msg[0] ? err.msg : "no schema");
+    doc = cf_runner_openapi(r);
+    if (schema == NULL || doc == NULL) {
+        fprintf(stderr, "cog-fcgi: %s\n", err.msg[0] ? err.msg : "the model has no schema");
         goto out;
     }
+    json_t *props = input_properties(doc);
+    if (input == NULL) {
+        input = json_object();
+        size_t i;
+        json_t *pair;
+        json_array_foreach(flags, i, pair) {
+            if (add_flag_input(input, props, json_string_value(json_array_get(pair, 0)),
+                               json_string_value(json_array_get(pair, 1))))
+                goto out;
+        }
+    } else {
+        const char *key;
+        json_t *v;
+        json_object_foreach(input, key, v) {
+            if (json_object_get(props, key) == NULL) {
+                unknown_input(key, props);
+                goto out;
+            }
+        }
+    }
+    body = json_pack("{s:O}", "input", input);
     p = cf_intake(schema, body, NULL, details, &err);
     if (p == NULL) {
-        if (json_array_size(details) > 0) {
-            size_t i;
-            json_t *d;
-            json_array_foreach(details, i, d) {
-                json_t *loc = json_object_get(d, "loc");
-                fprintf(stderr, "cog-fcgi: input %s: %s\n",
-                        json_string_value(json_array_get(loc, json_array_size(loc) - 1))
-                            ?: "(request)",
-                        json_string_value(json_object_get(d, "msg")));
-            }
-        } else {
-            fprintf(stderr, "cog-fcgi: %s\n", err.msg);
+        size_t i;
+        json_t *d;
+        json_array_foreach(details, i, d) {
+            json_t *loc = json_object_get(d, "loc");
+            fprintf(stderr, "cog-fcgi: input %s: %s\n",
+                    json_string_value(json_array_get(loc, json_array_size(loc) - 1))
+                        ?: "(request)",
+                    json_string_value(json_object_get(d, "msg")));
         }
+        if (json_array_size(details) == 0)
+            fprintf(stderr, "cog-fcgi: %s\n", err.msg);
         goto out;
     }
     p->raw_files = 1;
+    /* Queued for the runner's thread, which reads the model's output while it runs (the
+     * request-thread fast path would only read it between frames). With no state
+     * directory nothing is persisted. */
+    p->is_async = 1;
     if (cf_runner_submit(r, p, NULL, &err) != CF_OK) {
         fprintf(stderr, "cog-fcgi: %s\n", err.msg);
         goto out;
     }
-    cf_runner_run_direct(r, p, never_gone, NULL);
+    cf_runner_wait(r, p);
     cf_runner_lock(r);
-    if (p->logs_len)
-        fputs(p->logs, stderr);
-    if (p->output) {
-        if (cf_files_save_outputs(&p->output, out_path ? out_path : ".", &err) != CF_OK)
-            fprintf(stderr, "cog-fcgi: %s\n", err.msg);
-    }
-    json_t *result = as_json ? cf_prediction_to_json(p)
-                             : (p->output ? json_incref(p->output) : json_null());
     int ok = p->status == CF_STATUS_SUCCEEDED;
-    json_t *example_out = ok && save_example ? json_incref(p->output) : NULL;
+    json_t *output = p->output ? json_deep_copy(p->output) : NULL;
+    result = whole ? cf_prediction_to_json(p) : NULL;
     if (!ok)
-        fprintf(stderr, "cog-fcgi: prediction %s: %s\n", cf_status_name(p->status),
-                p->error ? p->error : "");
+        fprintf(stderr, "cog-fcgi: prediction %s%s%s\n", cf_status_name(p->status),
+                p->error ? ": " : "", p->error ? p->error : "");
     cf_runner_unlock(r);
-    if (ok && save_example) {
-        json_t *doc = cf_runner_openapi(r);
-        int with_output = 0;
-        if (cf_examples_record(proj.dir, save_example, json_object_get(body, "input"), example_out,
-                               doc, &with_output, &err) != CF_OK) {
-            fprintf(stderr, "cog-fcgi: --save-example: %s\n", err.msg);
+    int files = output && has_files(output);
+    if (ok && files && save_files(&output, &target, target.stem, 1))
+        ok = 0;
+    if (whole) {
+        if (output)
+            json_object_set(result, "output", output);
+        if (put_result(result, files ? NULL : out_path))
             ok = 0;
-        } else {
-            fprintf(stderr, "cog-fcgi: example \"%s\" saved in %s/examples.json%s\n", save_example,
-                    proj.dir, with_output ? "" : " (input only: the output has files)");
-        }
-        json_decref(doc);
+    } else if (ok && output == NULL) {
+        fprintf(stderr, "cog-fcgi: no output generated\n");
+    } else if (ok && !files && put_result(output, out_path)) {
+        ok = 0;
     }
-    json_decref(example_out);
-    if (ok || as_json) {
-        if (json_is_string(result) && !as_json)
-            printf("%s\n", json_string_value(result));
-        else {
-            char *text = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY);
-            if (text)
-                printf("%s\n", text);
-            free(text);
-        }
-    }
-    json_decref(result);
+    json_decref(output);
     status = ok ? 0 : 1;
 out:
     cf_prediction_decref(p);
+    json_decref(result);
+    json_decref(doc);
     json_decref(schema);
     json_decref(body);
+    json_decref(input);
     json_decref(details);
     cf_runner_free(r);
     cf_project_cleanup(&proj);
+out_flags:
+    json_decref(flags);
     return status;
+}
+
+static void usage_schema(FILE *f)
+{
+    fprintf(f, "usage: cog-fcgi schema [PROJECT_DIR]\n"
+               "  prints the project's OpenAPI document (default: the current directory)\n");
 }
 
 int cf_cli_schema(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(stderr, "usage: cog-fcgi schema PROJECT_DIR\n");
-        return argc < 2 ? 2 : 0;
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        usage_schema(c == 'h' ? stdout : stderr);
+        return c == 'h' ? 0 : 2;
     }
+    const char *dir = project_arg(argc, argv, usage_schema);
+    if (dir == NULL)
+        return 2;
+    cf_log_set_level(CF_LOG_WARN);
+    cf_model_log_set_raw(1);
     cf_project proj;
-    cf_runner *r = start_runner(&proj, argv[1]);
+    cf_runner *r = start_runner(&proj, dir, NULL, 0);
     if (r == NULL)
         return 1;
     json_t *doc = cf_runner_openapi(r);
     int status = 0;
     if (doc == NULL) {
-        report_setup(r);
+        setup_failed(r);
         fprintf(stderr, "cog-fcgi: the predictor could not be loaded\n");
         status = 1;
     } else {
