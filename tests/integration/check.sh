@@ -104,11 +104,11 @@ expect_json_ok "bad cog.yaml key: --json ok is false" false
 expect_status "bad cog.yaml key: --json status" cog.yaml error
 
 run_check "$P/check-python-version"
-expect_rc "python_version 3.9: exit 1" 1
-expect_line "python_version 3.9: error" '^error +python_version: cog.yaml asks for Python 3.9'
+expect_rc "python_version 3.9: a warning, as in serve (exit 0)" 0
+expect_line "python_version 3.9: warn" '^warn +python_version: cog.yaml asks for Python 3.9'
 expect_line "python_version 3.9: a fix is given" '^ +fix: .*python_version'
 run_check "$P/check-python-version" --json
-expect_status "python_version 3.9: --json status" python_version error
+expect_status "python_version 3.9: --json status" python_version warn
 
 run_check "$P/check-missing"
 expect_rc "missing package: exit 1" 1
@@ -206,9 +206,82 @@ expect_line "nvidia-smi failing: its message is shown" "^error +gpu: build.gpu i
 unset FAKE_SMI_FAIL
 CHECK_ENV=()
 
+# --- the model's source, read without importing it ------------------------------------------
+# new_project NAME: a project dir T/NAME with cog.yaml; predict.py from stdin.
+new_project() {
+    mkdir -p "$T/$1"
+    printf 'predict: "predict.py:Predictor"\n' >"$T/$1/cog.yaml"
+    cat >"$T/$1/predict.py"
+}
+new_project syntax <<'PY'
+from cog import BasePredictor
+
+
+class Predictor(BasePredictor):
+    def predict(self, text: str) -> str:
+        out = "hello " + text
+            return out
+PY
+run_check "$T/syntax"
+expect_rc "an IndentationError: exit 1" 1
+expect_line "an IndentationError is found with its file and line" '^error +syntax: predict.py:7: IndentationError: unexpected indent \(` +return out`\)'
+expect_line "... and the fix names the line" '^ +fix: correct predict.py line 7'
+if grep -q 'ready to serve' "$OUT"; then fail "a broken predict.py is not ready to serve"; else pass "a broken predict.py is not ready to serve"; fi
+run_check "$T/syntax" --json
+expect_status "an IndentationError: --json status" syntax error
+
+# A module that downloads at import time, imports a missing package and runs a missing
+# program: check says so without importing it (the marker file shows nothing ran).
+new_project imports <<PY
+import subprocess
+import cf_no_such_module
+from cog import BasePredictor
+
+open("$T/imported", "w").write("ran")
+VERSION = subprocess.check_output(["cf-no-such-tool", "--version"])
+try:
+    import cf_optional_module
+except ImportError:
+    cf_optional_module = None
+
+
+class Predictor(BasePredictor):
+    def setup(self) -> None:
+        subprocess.run(["cf-setup-tool", "--fetch-weights"], check=True)
+        subprocess.run(["ls", "/"], check=True)
+
+    def predict(self, text: str) -> str:
+        return text
+PY
+run_check "$T/imports"
+expect_rc "a missing import and missing programs: exit 1" 1
+expect_line "an import error is called that, with file:line" "^error +import: predict.py:2, at import time, imports cf_no_such_module, which is not installed .*: loading the model \(its import\) will fail"
+expect_line "an import in try/except ImportError only warns" '^warn +import: predict.py:8, at import time, imports cf_optional_module inside try/except'
+expect_line "a missing program at import time: setup will lack it" '^error +program cf-no-such-tool: predict.py:6, at import time, runs cf-no-such-tool, which is not on PATH here: .*setup will lack cf-no-such-tool'
+expect_line "a missing program in setup(): named with its line" '^error +program cf-setup-tool: setup\(\) at predict.py:15 runs cf-setup-tool, which is not on PATH'
+expect_line "a program that is there: ok with its path" '^ok +program ls: /(usr/)?bin/ls'
+check "check imported nothing (the module's code never ran)" test ! -e "$T/imported"
+run_check "$T/imports" --json
+expect_status "missing program: --json status" "program cf-no-such-tool" error
+
+# A virtualenv made by another Python (pyenv, conda): it passes the version check, then runs
+# under Debian's Python. A stand-in: pyvenv.cfg naming another home.
+mkdir -p "$T/othervenv/bin"
+ln -s /usr/bin/python3 "$T/othervenv/bin/python"
+printf 'home = /opt/cf-other-python/bin\ninclude-system-site-packages = false\nversion = 3.11.9\n' >"$T/othervenv/pyvenv.cfg"
+run_check "$P/check-ok" --venv "$T/othervenv"
+expect_line "a venv made by another Python: warned" "^warn +venv: $T/othervenv was made by the Python in /opt/cf-other-python/bin, version 3.11.9, but the worker embeds Debian's Python"
+expect_line "... with the command that makes a right one" "^ +fix: .*/usr/bin/python3 -m venv --system-site-packages $T/othervenv"
+"$PY" -m venv --system-site-packages --without-pip "$T/goodvenv" >/dev/null 2>&1
+run_check "$P/check-ok" --venv "$T/goodvenv"
+expect_line "a venv made by /usr/bin/python3: ok" "^ok +venv: $T/goodvenv was made by /usr/bin's Python"
+
 # --- usage and odd arguments --------------------------------------------------------------
-run_check
-expect_rc "no PROJECT_DIR: exit 2" 2
+OUT=$T/check.cwd.out
+(cd "$ROOT/examples/hello-world" && timeout 90 "$COG_FCGI" check >"$OUT" 2>&1)
+RC=$?
+expect_rc "no PROJECT_DIR: the current directory is checked (exit 0)" 0
+expect_line "no PROJECT_DIR: the report names it" "^cog-fcgi check $ROOT/examples/hello-world$"
 run_check "$P/check-ok" --bogus
 expect_rc "unknown option: exit 2" 2
 run_check "$P/check-ok" extra-argument
