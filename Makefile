@@ -89,8 +89,10 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/run-all.sh
 
+# Quiet unless the build fails (then its output is shown).
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@mkdir -p $(BUILD) && $(MAKE) --no-print-directory all >$(BUILD)/demo-build.log 2>&1 || \
+	    { cat $(BUILD)/demo-build.log; exit 1; }
 	@sh scripts/demo.sh
 
 bench: deps

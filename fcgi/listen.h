@@ -17,7 +17,8 @@ typedef struct cf_listen_opts {
 int cf_listen_open(const cf_listen_opts *opts, cf_error *err);
 /* Logs the start-up line (CF0004): the project, "FastCGI", the address, and for a unix
  * socket its path, owner, group and mode; then warns (CF0016) when the user nginx/Apache
- * run as (nginx.conf's `user`, else www-data, nginx, apache or nobody, whichever exists)
+ * run as ($COG_FCGI_WEB_USER when set, empty for none; else nginx.conf's `user`, else
+ * www-data, nginx, apache or nobody, whichever exists)
  * could not open the socket, naming its group and the fix. */
 void cf_listen_report(const cf_listen_opts *opts, int fd, const char *project);
 /* Removes a unix socket file created by cf_listen_open. */
