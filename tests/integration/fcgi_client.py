@@ -345,7 +345,6 @@ def alive(addr):
 def cmd_garbage(addr):
     cases = [
         ("a record with version 9", b"\x09\x01\x00\x01\x00\x08\x00\x00" + b"\0" * 8),
-        ("plain HTTP instead of FastCGI", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
         ("FCGI_BEGIN_REQUEST with a 3-byte body", record(BEGIN_REQUEST, 1, b"\x00\x01\x00")),
         ("FCGI_BEGIN_REQUEST for request id 0", record(BEGIN_REQUEST, 0, struct.pack(">HB5x", 1, 1))),
     ]
@@ -354,6 +353,22 @@ def cmd_garbage(addr):
         s.sendall(data)
         check(f"{name} closes that connection", closed_without_answer(s, 5.0))
         s.close()
+    # Plain HTTP (curl at the FastCGI port) gets a 400 page saying what the port speaks.
+    s = connect(addr)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.settimeout(5.0)
+    answer = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    check("plain HTTP instead of FastCGI gets HTTP/1.0 400 saying it speaks FastCGI, then close",
+          answer.startswith(b"HTTP/1.0 400") and b"This port speaks FastCGI" in answer)
+    s.close()
     # A header cut short, then the web server hangs up.
     s = connect(addr)
     s.sendall(b"\x01\x01\x00")
