@@ -791,8 +791,9 @@ static void check_sources(checker *c, const cf_cogyaml *y)
     cf_error err;
     cf_error_clear(&err);
     json_t *doc = NULL;
-    if (run_capture(argv, 0, PY_PROBE_TIMEOUT, &text, &ws, &err) != CF_OK ||
-        !json_is_array(doc = json_loads(text, 0, NULL))) {
+    if (run_capture(argv, 0, PY_PROBE_TIMEOUT, &text, &ws, &err) == CF_OK)
+        doc = json_loads(text, 0, NULL);
+    if (!json_is_array(doc)) {
         add(c, "warn", "syntax", NULL, "%s could not read the model's source: %s", c->python,
             err.msg[0] ? err.msg : "no answer");
         goto out;

@@ -302,6 +302,6 @@ expect_rc "an interpreter that prints garbage: exit 1" 1
 expect_line "an interpreter that prints garbage: error" '^error +python: .*badvenv/bin/python did not answer'
 expect_line "an interpreter that prints garbage: packages unchecked" '^error +python_packages: 4 requirements not checked'
 timeout 30 "$COG_FCGI" --help >"$T/help" 2>&1
-check "--help lists check" grep -q 'cog-fcgi check PROJECT_DIR' "$T/help"
+check "--help lists check" grep -q 'cog-fcgi check \[PROJECT_DIR\]' "$T/help"
 
 finish
