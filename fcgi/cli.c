@@ -690,7 +690,8 @@ int cf_cli_predict(int argc, char **argv)
     int ok = p->status == CF_STATUS_SUCCEEDED;
     json_t *output = p->output ? json_deep_copy(p->output) : NULL;
     result = whole ? cf_prediction_to_json(p) : NULL;
-    if (!ok)
+    /* A failure with its error was said already, with the traceback's place (model_log). */
+    if (!ok && !(p->status == CF_STATUS_FAILED && p->error))
         fprintf(stderr, "cog-fcgi: prediction %s%s%s\n", cf_status_name(p->status),
                 p->error ? ": " : "", p->error ? p->error : "");
     cf_runner_unlock(r);

@@ -219,8 +219,19 @@ void cf_model_log_end(const char *id, const char *what, const char *error, const
         else if (colon != NULL && strncmp(error, colon + 2, strlen(colon + 2)) == 0)
             snprintf(exc, sizeof exc, "%.*s: %s", (int)(colon - line), line, error);
     }
-    if (cf_model_log_last_frame(logs, where, sizeof where))
+    int found = cf_model_log_last_frame(logs, where, sizeof where);
+    if (raw_mode) {
+        /* the one-shot command: a plain line after the model's own output */
+        char line[3000];
+        int n = snprintf(line, sizeof line, "cog-fcgi: %s failed: %s%s%s%s\n", what, exc,
+                         found ? " (at " : "", found ? where : "", found ? ")" : "");
+        if (n > 0) {
+            ssize_t w = write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+            (void)w;
+        }
+    } else if (found) {
         cf_log_error(code, "[%s] %s failed: %s (at %s)", id, what, exc, where);
-    else
+    } else {
         cf_log_error(code, "[%s] %s failed: %s", id, what, exc);
+    }
 }

@@ -29,7 +29,7 @@
 #define CF_MODEL_LOG_LINES 2000
 
 /* Raw mode (the one-shot `predict` command): chunks go to stderr as they come, unprefixed
- * and unlimited, and cf_model_log_end logs nothing. */
+ * and unlimited, and cf_model_log_end writes the failure as a plain line. */
 void cf_model_log_set_raw(int raw);
 
 /* Copies n bytes the model wrote while id ("setup" or a prediction id) ran. */
@@ -41,7 +41,8 @@ void cf_model_log_write(const char *id, const char *buf, size_t n);
  * or `... loading the model (importing it) failed ...`, told apart by the traceback. EXC is
  * the exception line that ends the traceback in logs ("ModuleNotFoundError: No module named
  * 'x'") when it contains error, else error; the place is the traceback's last frame. logs
- * may be NULL. In raw mode only the failure is logged. */
+ * may be NULL. In raw mode the failure is a plain "cog-fcgi: WHAT failed: EXC (at PLACE)"
+ * line on stderr. */
 void cf_model_log_end(const char *id, const char *what, const char *error, const char *logs);
 
 /* The last `File "PATH", line N` of a Python traceback in logs, as "PATH:N" (with ", in

@@ -266,6 +266,14 @@ expect_rc "--setup-timeout 1 on a 30 s setup: non-zero exit" -ne 0
 check "--setup-timeout 1 stops it early (${took} s)" test "$took" -lt 20
 run_in "$T/slowsetup" badtimeout --setup-timeout soon
 expect_rc "--setup-timeout soon: exit 2" -eq 2
+run_in "$ROOT" failing tests/projects/faulty -i mode=fail
+expect_rc "a failing prediction: exit 1" -eq 1
+expect_err "a failing prediction: the traceback streams to stderr" '^ValueError: asked to fail$'
+expect_err "a failing prediction: one line with the error and file:line" "^cog-fcgi: prediction failed: ValueError: asked to fail \(at $ROOT/tests/projects/faulty/predict.py:[0-9]+, in predict\)$"
+run_in "$ROOT" setupfails tests/projects/setup-fails
+expect_rc "a failing setup: exit 1" -eq 1
+expect_err "a failing setup: its print streams to stderr" '^loading weights from nowhere$'
+expect_err "a failing setup: one line with the error and file:line" "^cog-fcgi: setup\(\) failed: RuntimeError: weights not found \(at $ROOT/tests/projects/setup-fails/predict.py:8, in setup\)$"
 timeout 30 "$COG_FCGI" predict --help >"$T/phelp" 2>&1
 check "predict --help exits 0" test $? = 0
 for opt in --input --json --output --output-json --env --setup-timeout --venv; do
