@@ -57,6 +57,13 @@ static cf_runner *start_runner(cf_project *proj, const char *dir, const char *ve
     return r;
 }
 
+/* Stopping the runner kills its worker, which the runner logs as an error (CF0304): for a
+ * one-shot command that is the normal end, not news. Nothing is logged from here on. */
+static void quiet_teardown(void)
+{
+    cf_log_set_level((enum cf_log_level)(CF_LOG_ERROR + 1));
+}
+
 /* 1 (after saying so) when setup failed; the model's output and the error line with its
  * file:line were written to stderr while it ran. */
 static int setup_failed(cf_runner *r)
@@ -274,6 +281,7 @@ typedef struct out_target {
     char stem[PATH_MAX];  /* "output", "DIR/output" or PATH without its extension */
     char ext[64];         /* PATH's extension (".png") or "" */
     char exact[PATH_MAX]; /* PATH itself when a single file output goes there, else "" */
+    char json[PATH_MAX];  /* where the whole prediction goes: PATH, DIR/output.json, or "" */
 } out_target;
 
 /* Checks -o before the model runs, as Cog does: an existing directory takes Cog's names, a
@@ -292,6 +300,7 @@ static int plan_output(const char *path, out_target *t)
             return 1;
         }
         snprintf(t->stem, sizeof t->stem, "%s/output", path);
+        snprintf(t->json, sizeof t->json, "%s/output.json", path);
         return 0;
     }
     char dir[PATH_MAX];
@@ -312,6 +321,7 @@ static int plan_output(const char *path, out_target *t)
         return 1;
     }
     snprintf(t->exact, sizeof t->exact, "%s", path);
+    snprintf(t->json, sizeof t->json, "%s", path);
     snprintf(t->stem, sizeof t->stem, "%s", path);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     const char *dot = strrchr(base, '.');
@@ -696,12 +706,18 @@ int cf_cli_predict(int argc, char **argv)
                 p->error ? ": " : "", p->error ? p->error : "");
     cf_runner_unlock(r);
     int files = output && has_files(output);
+    if (whole) {
+        /* as cog predict --json -o x.json: the prediction goes to x.json, its files beside
+         * it as x.<ext> (x.0.<ext>, ...) */
+        target.exact[0] = '\0';
+        target.ext[0] = '\0';
+    }
     if (ok && files && save_files(&output, &target, target.stem, 1))
         ok = 0;
     if (whole) {
         if (output)
             json_object_set(result, "output", output);
-        if (put_result(result, files ? NULL : out_path))
+        if (put_result(result, target.json[0] ? target.json : NULL))
             ok = 0;
     } else if (ok && output == NULL) {
         fprintf(stderr, "cog-fcgi: no output generated\n");
@@ -718,6 +734,7 @@ out:
     json_decref(body);
     json_decref(input);
     json_decref(details);
+    quiet_teardown();
     cf_runner_free(r);
     cf_project_cleanup(&proj);
 out_flags:
@@ -765,6 +782,7 @@ int cf_cli_schema(int argc, char **argv)
         free(text);
     }
     json_decref(doc);
+    quiet_teardown();
     cf_runner_free(r);
     cf_project_cleanup(&proj);
     return status;

@@ -204,6 +204,15 @@ run_in "$work" odir -i text=indir -o "$T"
 check "-o DIR writes DIR/output.<ext>" grep -qx indir "$T/output.png"
 run_in "$work" ofile -i text=named -o "$T/named.png"
 check "-o FILE writes exactly there" grep -qx named "$T/named.png"
+run_in "$work" jsonout --json '{"text": "asjson"}' -o "$T/pred.json"
+HTTP_BODY=$(cat "$T/pred.json")
+expect_json "--json -o x.json: the prediction is written to x.json" /status succeeded
+expect_json "--json -o x.json: its file output beside it as x.<ext>" /output "$T/pred.png"
+check "--json -o x.json: x.png holds the file" grep -qx asjson "$T/pred.png"
+mkdir -p "$T/jdir"
+run_in "$work" jsondir --json '{"text": "indir"}' -o "$T/jdir"
+check "--json -o DIR: DIR/output.json and DIR/output.<ext>" test -s "$T/jdir/output.json" -a -s "$T/jdir/output.png"
+if grep -q CF0304 "$ERR"; then fail "a one-shot predict does not log its worker's normal end as an error" "$(grep CF0304 "$ERR")"; else pass "a one-shot predict does not log its worker's normal end as an error"; fi
 run_in "$work" nodir -i text=x -o "$T/no-such-dir/out.png"
 expect_rc "-o in a missing directory: non-zero exit" -ne 0
 expect_err "-o in a missing directory: says so" "the directory $T/no-such-dir does not exist"
