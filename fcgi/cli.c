@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "datauri.h"
+#include "examples.h"
 #include "intake.h"
 #include "json_out.h"
 #include "log.h"
@@ -527,6 +528,9 @@ static void usage_predict(FILE *f)
             "                            else 300, as cog predict; 0 = none)\n"
             "  --venv PATH               the virtualenv to run the model with (default:\n"
             "                            PROJECT_DIR/.venv when it exists)\n"
+            "  --save-example NAME       record the input (and the output, unless it has\n"
+            "                            files) in PROJECT_DIR/examples.json for the\n"
+            "                            playground\n"
             "  -h, --help                this help\n"
             "exit status: 0 when the prediction succeeded, 1 when it did not, 2 on a usage\n"
             "error\n");
@@ -555,7 +559,7 @@ static const char *project_arg(int argc, char **argv, void (*usage)(FILE *))
 
 int cf_cli_predict(int argc, char **argv)
 {
-    enum { OPT_JSON = 0x100, OPT_OUTPUT_JSON, OPT_SETUP_TIMEOUT, OPT_VENV };
+    enum { OPT_JSON = 0x100, OPT_OUTPUT_JSON, OPT_SETUP_TIMEOUT, OPT_VENV, OPT_SAVE_EXAMPLE };
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
@@ -564,10 +568,12 @@ int cf_cli_predict(int argc, char **argv)
         {"output-json", no_argument, NULL, OPT_OUTPUT_JSON},
         {"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
         {"venv", required_argument, NULL, OPT_VENV},
+        {"save-example", required_argument, NULL, OPT_SAVE_EXAMPLE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL, *json_arg = NULL, *venv = NULL;
+    const char *save_example = NULL; /* --save-example NAME */
     int whole = 0;
     double setup_timeout = 300;
     const char *st = getenv("COG_SETUP_TIMEOUT");
@@ -604,6 +610,8 @@ int cf_cli_predict(int argc, char **argv)
             }
         } else if (c == OPT_VENV) {
             venv = optarg;
+        } else if (c == OPT_SAVE_EXAMPLE) {
+            save_example = optarg;
         } else {
             usage_predict(c == 'h' ? stdout : stderr);
             status = c == 'h' ? 0 : 2;
@@ -714,6 +722,19 @@ int cf_cli_predict(int argc, char **argv)
     }
     if (ok && files && save_files(&output, &target, target.stem, 1))
         ok = 0;
+    if (ok && save_example) {
+        json_t *edoc = cf_runner_openapi(r);
+        int with_output = 0;
+        if (cf_examples_record(proj.dir, save_example, input, output, edoc, &with_output,
+                               &err) != CF_OK) {
+            fprintf(stderr, "cog-fcgi: --save-example: %s\n", err.msg);
+            ok = 0;
+        } else {
+            fprintf(stderr, "cog-fcgi: example \"%s\" saved in %s/examples.json%s\n",
+                    save_example, proj.dir, with_output ? "" : " (input only: the output has files)");
+        }
+        json_decref(edoc);
+    }
     if (whole) {
         if (output)
             json_object_set(result, "output", output);
