@@ -9,8 +9,9 @@
  * (ok / warn / error) with a how-to-fix; any error means exit status 1.
  *
  * Versions, specifiers, requirement lines and markers are parsed by the pure
- * functions of requirement.c (unit-tested in tests/unit/test_check.c); this
- * file runs the subprocesses and prints the report.
+ * functions of requirement.c (unit-tested in tests/unit/test_check.c); the
+ * model's source and its virtualenv are read by check_source.c; this file runs
+ * the subprocesses and prints the report.
  */
 #include "check.h"
 
@@ -33,21 +34,14 @@
 
 #include <jansson.h>
 
+#include "check_internal.h"
 #include "cogyaml.h"
-
-#ifndef CF_PYTHON_VERSION
-#define CF_PYTHON_VERSION "3.11"
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Running helpers: the interpreter, dpkg-query, nvidia-smi            */
 
-/* Runs argv (found on PATH) with stdin from /dev/null and its stdout (and
- * stderr when merge_stderr) captured; kills it after timeout_s. 0 with *out
- * (malloc'd, NUL-terminated, the caller frees) and *wstatus; CF_ENOTFOUND
- * when the program does not exist; CF_EIO with err set when it cannot be
- * started or does not finish in time. */
-static int run_capture(char *const argv[], int merge_stderr, double timeout_s, char **out,
+/* See check_internal.h. */
+int cf_check_run(char *const argv[], int merge_stderr, double timeout_s, char **out,
                        int *wstatus, cf_error *err)
 {
     int fds[2] = {-1, -1};
@@ -176,115 +170,10 @@ static const char py_probe[] =
     "out.write(json.dumps(r))\n"
     "out.flush()\n";
 
-/* Reads the project's Python files without importing them: compiles each (syntax and
- * indentation errors with file and line), lists its imports with whether each top-level
- * module can be found (importlib.util.find_spec: nothing is imported) and where it is
- * imported (module level, setup(), ...), and the programs it starts through subprocess or
- * os.system with whether they are on PATH. JSON on the saved stdout, as py_probe. */
-static const char py_source_probe[] =
-    "import ast, importlib.util, json, os, shutil, sys\n"
-    "out = os.fdopen(os.dup(1), 'w')\n"
-    "os.dup2(2, 1)\n"
-    "project = sys.argv[1]\n"
-    "sys.path[0:0] = [project] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]\n"
-    "CALLS = {'run', 'call', 'check_call', 'check_output', 'Popen', 'getoutput', 'getstatusoutput'}\n"
-    "OS_CALLS = {'system', 'popen'}\n"
-    "def guarded(stack):\n"
-    "    for node in stack:\n"
-    "        if isinstance(node, ast.Try):\n"
-    "            for h in node.handlers:\n"
-    "                names = []\n"
-    "                t = h.type\n"
-    "                if t is None:\n"
-    "                    return True\n"
-    "                for e in (t.elts if isinstance(t, ast.Tuple) else [t]):\n"
-    "                    names.append(getattr(e, 'id', getattr(e, 'attr', '')))\n"
-    "                if {'ImportError', 'ModuleNotFoundError', 'Exception', 'BaseException'} & set(names):\n"
-    "                    return True\n"
-    "    return False\n"
-    "def program_of(call, shell_call):\n"
-    "    if not call.args:\n"
-    "        return None\n"
-    "    a = call.args[0]\n"
-    "    shell = shell_call or any(k.arg == 'shell' and isinstance(k.value, ast.Constant) and k.value.value for k in call.keywords)\n"
-    "    if isinstance(a, (ast.List, ast.Tuple)) and a.elts and isinstance(a.elts[0], ast.Constant) and isinstance(a.elts[0].value, str):\n"
-    "        return a.elts[0].value\n"
-    "    if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.strip():\n"
-    "        return a.value.split()[0] if shell or ' ' in a.value.strip() else a.value.strip()\n"
-    "    return None\n"
-    "def scan(path, rel):\n"
-    "    r = {'file': rel, 'syntax': None, 'imports': [], 'programs': []}\n"
-    "    try:\n"
-    "        with open(path, 'rb') as f:\n"
-    "            src = f.read()\n"
-    "        tree = compile(src, path, 'exec', ast.PyCF_ONLY_AST, dont_inherit=True)\n"
-    "        compile(tree, path, 'exec', dont_inherit=True)\n"
-    "    except SyntaxError as e:\n"
-    "        r['syntax'] = {'type': type(e).__name__, 'msg': e.msg, 'line': e.lineno or 0, 'col': e.offset or 0, 'text': (e.text or '').rstrip('\\n')}\n"
-    "        return r\n"
-    "    except (OSError, ValueError) as e:\n"
-    "        r['syntax'] = {'type': type(e).__name__, 'msg': str(e), 'line': 0, 'col': 0, 'text': ''}\n"
-    "        return r\n"
-    "    sub_names = set()\n"
-    "    for node in ast.walk(tree):\n"
-    "        if isinstance(node, ast.ImportFrom) and node.module == 'subprocess':\n"
-    "            sub_names |= {a.asname or a.name for a in node.names if a.name in CALLS}\n"
-    "    def visit(node, stack, func):\n"
-    "        for child in ast.iter_child_nodes(node):\n"
-    "            f = func\n"
-    "            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):\n"
-    "                f = getattr(child, 'name', '<lambda>') if func is None else func\n"
-    "            if isinstance(child, (ast.Import, ast.ImportFrom)):\n"
-    "                mods = []\n"
-    "                if isinstance(child, ast.Import):\n"
-    "                    mods = [a.name for a in child.names]\n"
-    "                elif child.level == 0 and child.module:\n"
-    "                    mods = [child.module]\n"
-    "                for m in mods:\n"
-    "                    top = m.split('.')[0]\n"
-    "                    if top == 'cog' or top == '__future__':\n"
-    "                        continue\n"
-    "                    try:\n"
-    "                        found = importlib.util.find_spec(top) is not None\n"
-    "                    except BaseException:\n"
-    "                        found = False\n"
-    "                    r['imports'].append({'module': top, 'line': child.lineno, 'where': func or '<module>', 'guarded': guarded(stack + [node]), 'found': found})\n"
-    "            if isinstance(child, ast.Call):\n"
-    "                fn = child.func\n"
-    "                prog = None\n"
-    "                if isinstance(fn, ast.Attribute) and isinstance(fn.value, ast.Name):\n"
-    "                    if fn.value.id == 'subprocess' and fn.attr in CALLS:\n"
-    "                        prog = program_of(child, fn.attr in ('getoutput', 'getstatusoutput'))\n"
-    "                    elif fn.value.id == 'os' and fn.attr in OS_CALLS:\n"
-    "                        prog = program_of(child, True)\n"
-    "                elif isinstance(fn, ast.Name) and fn.id in sub_names:\n"
-    "                    prog = program_of(child, False)\n"
-    "                if prog:\n"
-    "                    where = shutil.which(prog) if '/' not in prog else (prog if os.access(prog, os.X_OK) else None)\n"
-    "                    r['programs'].append({'name': prog, 'line': child.lineno, 'where': func or '<module>', 'guarded': guarded(stack + [node]), 'path': where})\n"
-    "            visit(child, stack + [node], f if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else func)\n"
-    "    visit(tree, [], None)\n"
-    "    return r\n"
-    "res = []\n"
-    "for rel in sys.argv[2:]:\n"
-    "    res.append(scan(os.path.join(project, rel), rel))\n"
-    "out.write(json.dumps(res))\n"
-    "out.flush()\n";
-
-/* A torch import alone can take seconds; a broken CUDA setup can hang. */
-#define PY_PROBE_TIMEOUT 60.0
 
 /* ------------------------------------------------------------------ */
 /* The report                                                          */
 
-typedef struct checker {
-    json_t *checks;         /* [{name, status, detail, fix}] */
-    int errors, warnings, oks;
-    char project[PATH_MAX];
-    char python[PATH_MAX + 32]; /* the interpreter the worker will use */
-    int venv;               /* python is a virtualenv's */
-    json_t *py;             /* the interpreter's report, or NULL */
-} checker;
 
 typedef struct requirement_entry {
     cf_requirement req;
@@ -292,9 +181,8 @@ typedef struct requirement_entry {
 } requirement_entry;
 
 /* Adds one check. status is "ok", "warn" or "error"; fix may be NULL. */
-__attribute__((format(printf, 5, 6))) static void add(checker *c, const char *status,
-                                                     const char *name, const char *fix,
-                                                     const char *fmt, ...)
+void cf_check_add(cf_checker *c, const char *status, const char *name, const char *fix,
+                  const char *fmt, ...)
 {
     char detail[1536];
     va_list ap;
@@ -313,13 +201,13 @@ __attribute__((format(printf, 5, 6))) static void add(checker *c, const char *st
 }
 
 /* Checks that the file of a "file.py:Class" reference exists. */
-static void check_ref(checker *c, const char *key, const char *ref)
+static void check_ref(cf_checker *c, const char *key, const char *ref)
 {
     char file[PATH_MAX], path[2 * PATH_MAX + 2], fix[PATH_MAX + 64];
     snprintf(file, sizeof file, "%s", ref);
     char *colon = strchr(file, ':');
     if (colon == NULL) {
-        add(c, "error", key, "write it as \"predict.py:Predictor\" (file:class or file:function)",
+        cf_check_add(c, "error", key, "write it as \"predict.py:Predictor\" (file:class or file:function)",
             "%s: \"%s\" names no class or function", key, ref);
         return;
     }
@@ -327,15 +215,15 @@ static void check_ref(checker *c, const char *key, const char *ref)
     snprintf(path, sizeof path, "%s/%s", c->project, file);
     if (access(path, R_OK) != 0) {
         snprintf(fix, sizeof fix, "create %s or correct `%s:` in cog.yaml", file, key);
-        add(c, "error", key, fix, "%s: %s: %s", ref, file, strerror(errno));
+        cf_check_add(c, "error", key, fix, "%s: %s: %s", ref, file, strerror(errno));
         return;
     }
-    add(c, "ok", key, NULL, "%s (%s exists)", ref, file);
+    cf_check_add(c, "ok", key, NULL, "%s (%s exists)", ref, file);
 }
 
 /* Picks the interpreter as `serve` would: --venv, PROJECT/.venv,
  * $COG_FCGI_PYTHON, else Debian's /usr/bin/python3. 0 or -1 (reported). */
-static int choose_python(checker *c, const char *venv)
+static int choose_python(cf_checker *c, const char *venv)
 {
     char dir[PATH_MAX + 8];
     if (venv == NULL) {
@@ -347,7 +235,7 @@ static int choose_python(checker *c, const char *venv)
         snprintf(c->python, sizeof c->python, "%s/bin/python", venv);
         c->venv = 1;
         if (access(c->python, X_OK) != 0) {
-            add(c, "error", "python", "create it with /usr/bin/python3 -m venv --system-site-packages PATH",
+            cf_check_add(c, "error", "python", "create it with /usr/bin/python3 -m venv --system-site-packages PATH",
                 "virtualenv %s has no bin/python: %s", venv, strerror(errno));
             return -1;
         }
@@ -359,7 +247,7 @@ static int choose_python(checker *c, const char *venv)
 }
 
 /* Runs the probe with every requirement's name; sets c->py. */
-static void probe_python(checker *c, const requirement_entry *reqs, size_t n, int gpu)
+static void probe_python(cf_checker *c, const requirement_entry *reqs, size_t n, int gpu)
 {
     char **argv = calloc(n + 8, sizeof *argv);
     char *text = NULL;
@@ -367,7 +255,7 @@ static void probe_python(checker *c, const requirement_entry *reqs, size_t n, in
     cf_error err;
     cf_error_clear(&err);
     if (argv == NULL) {
-        add(c, "error", "python", NULL, "out of memory");
+        cf_check_add(c, "error", "python", NULL, "out of memory");
         return;
     }
     size_t a = 0;
@@ -379,17 +267,17 @@ static void probe_python(checker *c, const requirement_entry *reqs, size_t n, in
     argv[a++] = gpu ? "1" : "0";
     for (size_t i = 0; i < n; i++)
         argv[a++] = (char *)reqs[i].req.name;
-    int rc = run_capture(argv, 0, PY_PROBE_TIMEOUT, &text, &ws, &err);
+    int rc = cf_check_run(argv, 0, PY_PROBE_TIMEOUT, &text, &ws, &err);
     json_error_t jerr;
     if (rc == CF_ENOTFOUND) {
-        add(c, "error", "python", "install python3 or pass --venv PATH", "%s: not found",
+        cf_check_add(c, "error", "python", "install python3 or pass --venv PATH", "%s: not found",
             c->python);
     } else if (rc != CF_OK) {
-        add(c, "error", "python", NULL, "%s: %s", c->python, err.msg);
+        cf_check_add(c, "error", "python", NULL, "%s: %s", c->python, err.msg);
     } else if ((c->py = json_loads(text, 0, &jerr)) == NULL || !json_is_object(c->py)) {
         json_decref(c->py);
         c->py = NULL;
-        add(c, "error", "python", "run it by hand to see why it fails",
+        cf_check_add(c, "error", "python", "run it by hand to see why it fails",
             "%s did not answer (exit status %d)", c->python,
             WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
     }
@@ -405,44 +293,44 @@ static int major_minor(const char *v, int *major, int *minor)
 
 /* build.python_version against the interpreter, and the interpreter
  * against the libpython the worker embeds. */
-static void check_python_version(checker *c, const cf_cogyaml *y)
+static void check_python_version(cf_checker *c, const cf_cogyaml *y)
 {
     const char *have = json_string_value(json_object_get(c->py, "version"));
     int hmaj, hmin, wmaj, wmin, emaj, emin;
     char fix[256];
     if (major_minor(have, &hmaj, &hmin) < 0) {
-        add(c, "error", "python", NULL, "%s reported no version", c->python);
+        cf_check_add(c, "error", "python", NULL, "%s reported no version", c->python);
         return;
     }
     if (major_minor(CF_PYTHON_VERSION, &emaj, &emin) == 0 && (emaj != hmaj || emin != hmin)) {
         snprintf(fix, sizeof fix, "use a virtualenv made by Python %d.%d: "
                  "/usr/bin/python3 -m venv --system-site-packages PATH", emaj, emin);
-        add(c, "error", "python", fix,
+        cf_check_add(c, "error", "python", fix,
             "%s is Python %s but the worker embeds Python %d.%d: compiled packages will not load",
             c->python, have, emaj, emin);
     } else {
-        add(c, "ok", "python", NULL, "%s is Python %s", c->python, have);
+        cf_check_add(c, "ok", "python", NULL, "%s is Python %s", c->python, have);
     }
     if (y->python_version == NULL) {
-        add(c, "ok", "python_version", NULL, "not set in cog.yaml; the model runs on Python %d.%d",
+        cf_check_add(c, "ok", "python_version", NULL, "not set in cog.yaml; the model runs on Python %d.%d",
             hmaj, hmin);
     } else if (major_minor(y->python_version, &wmaj, &wmin) < 0) {
-        add(c, "error", "python_version", "write it as \"3.11\"",
+        cf_check_add(c, "error", "python_version", "write it as \"3.11\"",
             "build.python_version \"%s\" is not a Python version", y->python_version);
     } else if (wmaj != hmaj || wmin != hmin) {
         snprintf(fix, sizeof fix, "test the model on Python %d.%d and set build.python_version: "
                  "\"%d.%d\" in cog.yaml", hmaj, hmin, hmaj, hmin);
-        add(c, "warn", "python_version", fix,
+        cf_check_add(c, "warn", "python_version", fix,
             "cog.yaml asks for Python %s but this host runs models on Python %s (serve warns "
             "too): the model or its packages may not import", y->python_version, have);
     } else {
-        add(c, "ok", "python_version", NULL, "cog.yaml asks for %s, the interpreter is %s",
+        cf_check_add(c, "ok", "python_version", NULL, "cog.yaml asks for %s, the interpreter is %s",
             y->python_version, have);
     }
 }
 
 /* How to install a requirement, for the interpreter in use. */
-static void install_hint(const checker *c, const cf_requirement *r, int missing, char *buf,
+static void install_hint(const cf_checker *c, const cf_requirement *r, int missing, char *buf,
                          size_t len)
 {
     if (c->venv)
@@ -455,7 +343,7 @@ static void install_hint(const checker *c, const cf_requirement *r, int missing,
                  "pip install '%s%s' in it", r->written, r->specs);
 }
 
-static void check_requirement(checker *c, const requirement_entry *e)
+static void check_requirement(cf_checker *c, const requirement_entry *e)
 {
     const cf_requirement *r = &e->req;
     char name[160], fix[PATH_MAX + 1024];
@@ -466,7 +354,7 @@ static void check_requirement(checker *c, const requirement_entry *e)
     if (r->marker[0]) {
         applies = cf_marker_eval(r->marker, pyver ? pyver : "", plat ? plat : "linux");
         if (applies == 0) {
-            add(c, "ok", name, NULL, "not needed here (%s; marker: %s)", e->origin, r->marker);
+            cf_check_add(c, "ok", name, NULL, "not needed here (%s; marker: %s)", e->origin, r->marker);
             return;
         }
     }
@@ -475,14 +363,14 @@ static void check_requirement(checker *c, const requirement_entry *e)
     if (have == NULL) {
         install_hint(c, r, 1, fix, sizeof fix);
         if (applies < 0)
-            add(c, "warn", name, fix, "not installed (%s); its marker \"%s\" was not evaluated, "
+            cf_check_add(c, "warn", name, fix, "not installed (%s); its marker \"%s\" was not evaluated, "
                 "it may not be needed", e->origin, r->marker);
         else
-            add(c, "error", name, fix, "not installed (%s)", e->origin);
+            cf_check_add(c, "error", name, fix, "not installed (%s)", e->origin);
         return;
     }
     if (r->is_url || r->specs[0] == '\0') {
-        add(c, "ok", name, NULL, "%s is installed (%s%s)", have, e->origin,
+        cf_check_add(c, "ok", name, NULL, "%s is installed (%s%s)", have, e->origin,
             r->is_url ? "; a URL requirement, version not checked" : "");
         return;
     }
@@ -490,18 +378,18 @@ static void check_requirement(checker *c, const requirement_entry *e)
     cf_error_clear(&err);
     int sat = cf_version_satisfies(have, r->specs, &err);
     if (sat == 1) {
-        add(c, "ok", name, NULL, "%s satisfies %s (%s)", have, r->specs, e->origin);
+        cf_check_add(c, "ok", name, NULL, "%s satisfies %s (%s)", have, r->specs, e->origin);
     } else if (sat == 2) {
         install_hint(c, r, 0, fix, sizeof fix);
-        add(c, "warn", name, fix, "%s is a pre-release build (Debian packages snapshots so); "
+        cf_check_add(c, "warn", name, fix, "%s is a pre-release build (Debian packages snapshots so); "
             "pip would not count it for %s, the release it precedes would (%s)", have, r->specs,
             e->origin);
     } else if (sat == 0) {
         install_hint(c, r, 0, fix, sizeof fix);
-        add(c, "error", name, fix, "%s is installed but %s asks for %s", have, e->origin,
+        cf_check_add(c, "error", name, fix, "%s is installed but %s asks for %s", have, e->origin,
             r->specs);
     } else {
-        add(c, "warn", name, NULL, "%s is installed; not compared with %s: %s", have, r->specs,
+        cf_check_add(c, "warn", name, NULL, "%s is installed; not compared with %s: %s", have, r->specs,
             err.msg);
     }
 }
@@ -527,7 +415,7 @@ static int push_requirement(requirement_entry **reqs, size_t *n, size_t *cap,
 /* Reads build.python_requirements (relative to the project): one
  * requirement per line, "\" continuations, pip options skipped with a
  * warning. Problems are reported as checks. */
-static void read_requirements_file(checker *c, const char *rel, requirement_entry **reqs,
+static void read_requirements_file(cf_checker *c, const char *rel, requirement_entry **reqs,
                                    size_t *n, size_t *cap)
 {
     char path[2 * PATH_MAX + 2], origin[PATH_MAX + 32];
@@ -537,7 +425,7 @@ static void read_requirements_file(checker *c, const char *rel, requirement_entr
         snprintf(path, sizeof path, "%s/%s", c->project, rel);
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        add(c, "error", "python_requirements", "create it or correct build.python_requirements",
+        cf_check_add(c, "error", "python_requirements", "create it or correct build.python_requirements",
             "%s: %s", rel, strerror(errno));
         return;
     }
@@ -569,7 +457,7 @@ static void read_requirements_file(checker *c, const char *rel, requirement_entr
         if (*p == '\0' || *p == '#')
             continue;
         if (*p == '-') {
-            add(c, "warn", "python_requirements", NULL,
+            cf_check_add(c, "warn", "python_requirements", NULL,
                 "%s: \"%s\" is a pip option, not checked", origin, p);
             continue;
         }
@@ -581,7 +469,7 @@ static void read_requirements_file(checker *c, const char *rel, requirement_entr
         cf_error err;
         cf_error_clear(&err);
         if (cf_requirement_parse(p, &r, &err) != CF_OK) {
-            add(c, "warn", "python_requirements", NULL, "%s: %s, not checked", origin, err.msg);
+            cf_check_add(c, "warn", "python_requirements", NULL, "%s: %s, not checked", origin, err.msg);
             continue;
         }
         if (push_requirement(reqs, n, cap, &r, origin) < 0)
@@ -590,13 +478,13 @@ static void read_requirements_file(checker *c, const char *rel, requirement_entr
     }
     free(line);
     fclose(f);
-    add(c, "ok", "python_requirements", NULL, "%s: %d requirement%s", rel, count,
+    cf_check_add(c, "ok", "python_requirements", NULL, "%s: %d requirement%s", rel, count,
         count == 1 ? "" : "s");
 }
 
 /* system_packages: each must be installed (dpkg), at the version given
  * as "name=version" if one is. */
-static void check_system_packages(checker *c, char **pkgs)
+static void check_system_packages(cf_checker *c, char **pkgs)
 {
     for (size_t i = 0; pkgs != NULL && pkgs[i] != NULL; i++) {
         char pkg[256], name[300], fix[600];
@@ -611,14 +499,14 @@ static void check_system_packages(checker *c, char **pkgs)
         int ws = 0;
         cf_error err;
         cf_error_clear(&err);
-        int rc = run_capture(argv, 0, 30, &text, &ws, &err);
+        int rc = cf_check_run(argv, 0, 30, &text, &ws, &err);
         if (rc == CF_ENOTFOUND) {
-            add(c, "warn", "system_packages", NULL,
+            cf_check_add(c, "warn", "system_packages", NULL,
                 "dpkg-query not found (not a Debian host): system packages not checked");
             return;
         }
         if (rc != CF_OK) {
-            add(c, "warn", name, NULL, "not checked: %s", err.msg);
+            cf_check_add(c, "warn", name, NULL, "not checked: %s", err.msg);
             continue;
         }
         char *tab = strchr(text, '\t');
@@ -630,19 +518,19 @@ static void check_system_packages(checker *c, char **pkgs)
         int installed = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && sl >= 12 &&
                         strcmp(text + sl - 12, "ok installed") == 0;
         if (!installed)
-            add(c, "error", name, fix, "not installed%s%s%s", sl ? " (dpkg: " : "", text,
+            cf_check_add(c, "error", name, fix, "not installed%s%s%s", sl ? " (dpkg: " : "", text,
                 sl ? ")" : "");
         else if (want != NULL && strcmp(version, want) != 0)
-            add(c, "error", name, fix, "%s is installed, cog.yaml asks for %s", version, want);
+            cf_check_add(c, "error", name, fix, "%s is installed, cog.yaml asks for %s", version, want);
         else
-            add(c, "ok", name, NULL, "%s is installed", version);
+            cf_check_add(c, "ok", name, NULL, "%s is installed", version);
         free(text);
     }
 }
 
 /* build.gpu: a driver (nvidia-smi), the CUDA version it supports, and a
  * torch built for a CUDA no newer than that which sees a device. */
-static void check_gpu(checker *c)
+static void check_gpu(cf_checker *c)
 {
     const char *no_gpu_fix = "install the NVIDIA driver and check that `nvidia-smi` lists the "
                              "GPU, or set build.gpu: false if the model runs on the CPU";
@@ -653,18 +541,18 @@ static void check_gpu(checker *c)
     int ws = 0, gpus = 0;
     cf_error err;
     cf_error_clear(&err);
-    int rc = run_capture(query, 1, 30, &text, &ws, &err);
+    int rc = cf_check_run(query, 1, 30, &text, &ws, &err);
     if (rc == CF_ENOTFOUND) {
-        add(c, "error", "gpu", no_gpu_fix, "build.gpu is true but this host has no NVIDIA "
+        cf_check_add(c, "error", "gpu", no_gpu_fix, "build.gpu is true but this host has no NVIDIA "
             "driver (nvidia-smi not found): no CUDA device is visible, the model would fail "
             "or run on the CPU");
     } else if (rc != CF_OK) {
-        add(c, "error", "gpu", no_gpu_fix, "nvidia-smi: %s", err.msg);
+        cf_check_add(c, "error", "gpu", no_gpu_fix, "nvidia-smi: %s", err.msg);
     } else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
         char *nl = strchr(text, '\n');
         if (nl)
             *nl = '\0';
-        add(c, "error", "gpu", no_gpu_fix, "build.gpu is true but nvidia-smi fails: %s", text);
+        cf_check_add(c, "error", "gpu", no_gpu_fix, "build.gpu is true but nvidia-smi fails: %s", text);
     } else {
         char first[256] = "";
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
@@ -672,15 +560,15 @@ static void check_gpu(checker *c)
                 snprintf(first, sizeof first, "%s", line);
         free(text);
         text = NULL;
-        if (run_capture(plain, 1, 30, &text, &ws, &err) == CF_OK) {
+        if (cf_check_run(plain, 1, 30, &text, &ws, &err) == CF_OK) {
             const char *cv = strstr(text, "CUDA Version:");
             if (cv)
                 sscanf(cv + 13, " %31[0-9.]", driver_cuda);
         }
         if (gpus == 0)
-            add(c, "error", "gpu", no_gpu_fix, "nvidia-smi lists no GPU");
+            cf_check_add(c, "error", "gpu", no_gpu_fix, "nvidia-smi lists no GPU");
         else
-            add(c, "ok", "gpu", NULL, "%d GPU%s (driver, name: %s), driver supports CUDA %s",
+            cf_check_add(c, "ok", "gpu", NULL, "%d GPU%s (driver, name: %s), driver supports CUDA %s",
                 gpus, gpus == 1 ? "" : "s", first, driver_cuda[0] ? driver_cuda : "(unknown)");
     }
     free(text);
@@ -701,230 +589,39 @@ static void check_gpu(checker *c)
     if (c->py == NULL)
         return;
     if (terr != NULL && strncmp(terr, "ModuleNotFoundError", 19) == 0) {
-        add(c, "warn", "torch", NULL, "torch is not installed: CUDA use by the model not checked");
+        cf_check_add(c, "warn", "torch", NULL, "torch is not installed: CUDA use by the model not checked");
         return;
     }
     if (terr != NULL) {
-        add(c, "error", "torch", "run `python -c 'import torch'` to see why",
+        cf_check_add(c, "error", "torch", "run `python -c 'import torch'` to see why",
             "import torch fails: %s", terr);
         return;
     }
     if (tcuda == NULL) {
-        add(c, "error", "torch cuda", fix, "torch %s is built without CUDA (a CPU-only build): "
+        cf_check_add(c, "error", "torch cuda", fix, "torch %s is built without CUDA (a CPU-only build): "
             "the model cannot use a GPU", tver ? tver : "?");
         return;
     }
     cf_version tv, dv;
     if (driver_cuda[0] && cf_version_parse(tcuda, &tv) == CF_OK &&
         cf_version_parse(driver_cuda, &dv) == CF_OK && cf_version_cmp(&tv, &dv) > 0) {
-        add(c, "error", "torch cuda", fix, "torch %s is built for CUDA %s but the driver "
+        cf_check_add(c, "error", "torch cuda", fix, "torch %s is built for CUDA %s but the driver "
             "supports CUDA %s at most", tver ? tver : "?", tcuda, driver_cuda);
         return;
     }
     if (!json_is_true(json_object_get(t, "available"))) {
-        add(c, "error", "torch cuda", "check /dev/nvidia* permissions for the service's user "
+        cf_check_add(c, "error", "torch cuda", "check /dev/nvidia* permissions for the service's user "
             "and CUDA_VISIBLE_DEVICES", "torch %s (CUDA %s) sees no CUDA device "
             "(torch.cuda.is_available() is False)", tver ? tver : "?", tcuda);
         return;
     }
     json_t *devs = json_object_get(t, "devices");
-    add(c, "ok", "torch cuda", NULL, "torch %s (CUDA %s) sees %zu device%s: %s",
+    cf_check_add(c, "ok", "torch cuda", NULL, "torch %s (CUDA %s) sees %zu device%s: %s",
         tver ? tver : "?", tcuda, json_array_size(devs), json_array_size(devs) == 1 ? "" : "s",
         json_string_value(json_array_get(devs, 0)) ?: "?");
 }
 
-/* The file of a "file.py:Class" reference, in buf ("" when it names none). */
-static void ref_file(const char *ref, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s", ref ? ref : "");
-    char *colon = strchr(buf, ':');
-    if (colon)
-        *colon = '\0';
-    else
-        buf[0] = '\0';
-}
-
-/* What a missing module or program means, by where the code uses it. */
-static const char *consequence(const char *where)
-{
-    if (strcmp(where, "<module>") == 0)
-        return "loading the model (its import) will fail, so setup() never runs";
-    if (strcmp(where, "setup") == 0)
-        return "setup() will fail";
-    if (strcmp(where, "predict") == 0 || strcmp(where, "train") == 0)
-        return "predictions will fail when they reach it";
-    return "the code that uses it will fail";
-}
-
-/* "predict.py:3" for a module-level line, "setup() at predict.py:14" inside a function. */
-static void place(const char *file, long line, const char *where, char *buf, size_t len)
-{
-    if (strcmp(where, "<module>") == 0)
-        snprintf(buf, len, "%s:%ld, at import time,", file, line);
-    else
-        snprintf(buf, len, "%s() at %s:%ld", where, file, line);
-}
-
-/* Compiles the predict/train files and checks what they import and run, without importing
- * them (py_source_probe). */
-static void check_sources(checker *c, const cf_cogyaml *y)
-{
-    char pf[PATH_MAX], tf[PATH_MAX];
-    ref_file(y->predict, pf, sizeof pf);
-    ref_file(y->train, tf, sizeof tf);
-    char *argv[8];
-    size_t a = 0;
-    argv[a++] = c->python;
-    argv[a++] = "-I";
-    argv[a++] = "-c";
-    argv[a++] = (char *)py_source_probe;
-    argv[a++] = c->project;
-    if (pf[0])
-        argv[a++] = pf;
-    if (tf[0] && strcmp(tf, pf) != 0)
-        argv[a++] = tf;
-    argv[a] = NULL;
-    if (a == 5)
-        return;
-    char *text = NULL;
-    int ws = 0;
-    cf_error err;
-    cf_error_clear(&err);
-    json_t *doc = NULL;
-    if (run_capture(argv, 0, PY_PROBE_TIMEOUT, &text, &ws, &err) == CF_OK)
-        doc = json_loads(text, 0, NULL);
-    if (!json_is_array(doc)) {
-        add(c, "warn", "syntax", NULL, "%s could not read the model's source: %s", c->python,
-            err.msg[0] ? err.msg : "no answer");
-        goto out;
-    }
-    size_t i;
-    json_t *f;
-    json_array_foreach(doc, i, f) {
-        const char *file = json_string_value(json_object_get(f, "file"));
-        json_t *se = json_object_get(f, "syntax");
-        char fix[PATH_MAX + 256], at[PATH_MAX + 64];
-        if (json_is_object(se)) {
-            long line = (long)json_integer_value(json_object_get(se, "line"));
-            const char *src = json_string_value(json_object_get(se, "text"));
-            snprintf(fix, sizeof fix, "correct %s line %ld", file, line);
-            add(c, "error", "syntax", fix, "%s:%ld: %s: %s%s%s%s: the model cannot load", file,
-                line, json_string_value(json_object_get(se, "type")),
-                json_string_value(json_object_get(se, "msg")), src && *src ? " (`" : "",
-                src && *src ? src : "", src && *src ? "`)" : "");
-            continue;
-        }
-        add(c, "ok", "syntax", NULL, "%s compiles", file);
-        size_t j, missing = 0, total = 0;
-        json_t *im;
-        json_array_foreach(json_object_get(f, "imports"), j, im) {
-            const char *mod = json_string_value(json_object_get(im, "module"));
-            const char *where = json_string_value(json_object_get(im, "where"));
-            long line = (long)json_integer_value(json_object_get(im, "line"));
-            total++;
-            if (json_is_true(json_object_get(im, "found")))
-                continue;
-            missing++;
-            place(file, line, where, at, sizeof at);
-            if (c->venv)
-                snprintf(fix, sizeof fix, "%s -m pip install %s (the distribution's name may "
-                         "differ), or list it in cog.yaml's python_packages", c->python, mod);
-            else
-                snprintf(fix, sizeof fix, "apt-get install python3-%s, or a virtualenv "
-                         "(PROJECT/.venv) with pip install %s", mod, mod);
-            if (json_is_true(json_object_get(im, "guarded")))
-                add(c, "warn", "import", NULL, "%s imports %s inside try/except: not installed "
-                    "for %s, the model goes on without it", at, mod, c->python);
-            else
-                add(c, strcmp(where, "<module>") == 0 || strcmp(where, "setup") == 0 ? "error"
-                                                                                    : "warn",
-                    "import", fix, "%s imports %s, which is not installed for %s: %s "
-                    "(ModuleNotFoundError)", at, mod, c->python, consequence(where));
-        }
-        if (missing == 0 && total == 0)
-            add(c, "ok", "import", NULL, "%s imports nothing but cog", file);
-        else if (missing == 0)
-            add(c, "ok", "import", NULL, "the %zu module%s %s imports %s installed", total,
-                total == 1 ? "" : "s", file, total == 1 ? "is" : "are");
-        json_t *pr;
-        json_array_foreach(json_object_get(f, "programs"), j, pr) {
-            const char *name = json_string_value(json_object_get(pr, "name"));
-            const char *where = json_string_value(json_object_get(pr, "where"));
-            const char *path = json_string_value(json_object_get(pr, "path"));
-            long line = (long)json_integer_value(json_object_get(pr, "line"));
-            char cname[300];
-            snprintf(cname, sizeof cname, "program %s", name);
-            if (path) {
-                add(c, "ok", cname, NULL, "%s (run by %s:%ld)", path, file, line);
-                continue;
-            }
-            place(file, line, where, at, sizeof at);
-            snprintf(fix, sizeof fix, "install the package that provides %s (apt-file search "
-                     "bin/%s; add it to cog.yaml's system_packages), or put it on the PATH "
-                     "cog-fcgi runs with", name, name);
-            int setup_needs = strcmp(where, "<module>") == 0 || strcmp(where, "setup") == 0;
-            add(c, setup_needs && !json_is_true(json_object_get(pr, "guarded")) ? "error" : "warn",
-                cname, fix, "%s runs %s, which is not on PATH here: %s%s%s (FileNotFoundError)",
-                at, name, consequence(where), setup_needs ? "; setup will lack " : "",
-                setup_needs ? name : "");
-        }
-    }
-out:
-    json_decref(doc);
-    free(text);
-}
-
-/* A virtualenv made by another Python than the one the worker embeds (a pyenv or conda
- * venv) passes the version check, then runs under Debian's Python: say so. Reads
- * VENV/pyvenv.cfg's home and version. */
-static void check_venv_origin(checker *c)
-{
-    char cfg[PATH_MAX + 64], venv[PATH_MAX + 32];
-    snprintf(venv, sizeof venv, "%s", c->python);
-    char *bin = strstr(venv, "/bin/python");
-    if (!c->venv || bin == NULL)
-        return;
-    *bin = '\0';
-    snprintf(cfg, sizeof cfg, "%s/pyvenv.cfg", venv);
-    FILE *f = fopen(cfg, "r");
-    if (f == NULL)
-        return; /* not made by python -m venv: the version check is all we can do */
-    char line[PATH_MAX + 64], home[PATH_MAX] = "", version[64] = "";
-    while (fgets(line, sizeof line, f)) {
-        char *eq = strchr(line, '=');
-        if (eq == NULL)
-            continue;
-        char *v = eq + 1;
-        while (*v == ' ')
-            v++;
-        v[strcspn(v, "\r\n")] = '\0';
-        if (strncmp(line, "home", 4) == 0 && (line[4] == ' ' || line[4] == '='))
-            snprintf(home, sizeof home, "%s", v);
-        else if (strncmp(line, "version", 7) == 0 && (line[7] == ' ' || line[7] == '='))
-            snprintf(version, sizeof version, "%s", v);
-    }
-    fclose(f);
-    char embedded[PATH_MAX];
-    const char *env = getenv("COG_FCGI_PYTHON");
-    snprintf(embedded, sizeof embedded, "%s", env && *env ? env : "/usr/bin/python3");
-    char *slash = strrchr(embedded, '/');
-    if (slash)
-        *slash = '\0';
-    if (home[0] == '\0' || strcmp(home, embedded) == 0 || strcmp(home, "/bin") == 0) {
-        add(c, "ok", "venv", NULL, "%s was made by %s's Python, the one the worker embeds",
-            venv, home[0] ? home : embedded);
-        return;
-    }
-    char fix[PATH_MAX * 3];
-    snprintf(fix, sizeof fix, "make it again with Debian's Python: rm -rf %s && /usr/bin/python3 "
-             "-m venv --system-site-packages %s", venv, venv);
-    add(c, "warn", "venv", fix, "%s was made by the Python in %s%s%s, but the worker embeds "
-        "Debian's Python %s (%s/python3): the model runs on that one with this venv's "
-        "packages; compiled packages built for the other Python may not load", venv, home,
-        version[0] ? ", version " : "", version, CF_PYTHON_VERSION, embedded);
-}
-
-static void print_text(const checker *c)
+static void print_text(const cf_checker *c)
 {
     printf("cog-fcgi check %s\n", c->project);
     size_t i;
@@ -942,7 +639,7 @@ static void print_text(const checker *c)
            c->errors ? "this project would break at run time" : "ready to serve");
 }
 
-static void print_json(const checker *c)
+static void print_json(const cf_checker *c)
 {
     json_t *doc = json_pack("{s:b, s:s, s:s, s:O, s:O}", "ok", c->errors == 0, "project",
                             c->project, "interpreter", c->python, "checks", c->checks,
@@ -997,7 +694,7 @@ int cf_cli_check(int argc, char **argv)
         return 2;
     }
     const char *dir = optind < argc ? argv[optind] : "."; /* as predict: here by default */
-    checker ck;
+    cf_checker ck;
     memset(&ck, 0, sizeof ck);
     ck.checks = json_array();
     cf_cogyaml y;
@@ -1008,19 +705,19 @@ int cf_cli_check(int argc, char **argv)
     cf_error_clear(&err);
     if (realpath(dir, ck.project) == NULL) {
         snprintf(ck.project, sizeof ck.project, "%s", dir);
-        add(&ck, "error", "project", NULL, "%s: %s", dir, strerror(errno));
+        cf_check_add(&ck, "error", "project", NULL, "%s: %s", dir, strerror(errno));
         goto report;
     }
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/cog.yaml", ck.project);
     if (cf_cogyaml_load(path, &y, &err) != CF_OK) {
-        add(&ck, "error", "cog.yaml", "correct cog.yaml (Cog's schema: build, predict, train, "
+        cf_check_add(&ck, "error", "cog.yaml", "correct cog.yaml (Cog's schema: build, predict, train, "
             "concurrency, environment, image)", "%s", err.msg);
         goto report;
     }
-    add(&ck, "ok", "cog.yaml", NULL, "%s is valid", path);
+    cf_check_add(&ck, "ok", "cog.yaml", NULL, "%s is valid", path);
     if (y.predict == NULL)
-        add(&ck, "error", "predict", "add predict: \"predict.py:Predictor\" to cog.yaml",
+        cf_check_add(&ck, "error", "predict", "add predict: \"predict.py:Predictor\" to cog.yaml",
             "cog.yaml has no predict: (or run:) entry: nothing to serve");
     else
         check_ref(&ck, "predict", y.predict);
@@ -1030,7 +727,7 @@ int cf_cli_check(int argc, char **argv)
     for (size_t i = 0; y.python_packages != NULL && y.python_packages[i] != NULL; i++) {
         cf_requirement r;
         if (cf_requirement_parse(y.python_packages[i], &r, &err) != CF_OK)
-            add(&ck, "warn", "python_packages", NULL, "%s, not checked", err.msg);
+            cf_check_add(&ck, "warn", "python_packages", NULL, "%s, not checked", err.msg);
         else if (push_requirement(&reqs, &nreq, &capreq, &r, "python_packages") < 0)
             break;
     }
@@ -1041,14 +738,14 @@ int cf_cli_check(int argc, char **argv)
         probe_python(&ck, reqs, nreq, y.gpu);
         if (ck.py != NULL) {
             check_python_version(&ck, &y);
-            check_venv_origin(&ck);
-            check_sources(&ck, &y);
+            cf_check_venv_origin(&ck);
+            cf_check_sources(&ck, &y);
             for (size_t i = 0; i < nreq; i++)
                 check_requirement(&ck, &reqs[i]);
         }
     }
     if (ck.py == NULL && nreq > 0)
-        add(&ck, "error", "python_packages", NULL,
+        cf_check_add(&ck, "error", "python_packages", NULL,
             "%zu requirement%s not checked: no interpreter answered", nreq, nreq == 1 ? "" : "s");
     check_system_packages(&ck, y.system_packages);
     if (y.gpu)
