@@ -34,8 +34,11 @@ static void emit_line(out_slot *s)
 {
     size_t n = s->len + s->cut + 1;
     if (s->bytes + n > CF_MODEL_LOG_BUDGET || s->lines >= CF_MODEL_LOG_LINES) {
+        if (s->dropped_lines++ == 0) /* said at once, for whoever watches a long flood */
+            cf_log_warn("CF0331", "[%s] the model's output passed %u KiB or %u lines: the rest "
+                        "is counted, not copied here (a total follows at its end)", s->id,
+                        CF_MODEL_LOG_BUDGET / 1024, CF_MODEL_LOG_LINES);
         s->dropped_bytes += n;
-        s->dropped_lines++;
     } else {
         s->bytes += n;
         s->lines++;

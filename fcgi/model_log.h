@@ -7,8 +7,8 @@
  * each as `info CF0330: [ID] line`. Limits keep a model that prints 200 MB from
  * flooding the log: a line longer than CF_MODEL_LOG_LINE_MAX is cut (the number
  * of bytes left out is said), and past CF_MODEL_LOG_BUDGET bytes or
- * CF_MODEL_LOG_LINES lines per id the rest is counted, not copied, and one
- * `CF0331` note at the end says how much was left out. The prediction's own
+ * CF_MODEL_LOG_LINES lines per id the rest is counted, not copied: a `CF0331`
+ * note says so when it happens, another at the end how much was left out. The prediction's own
  * `logs` field keeps everything, as before. A carriage return starts the line
  * over (progress bars log their last state only); other control bytes become
  * '?', so a model cannot forge log lines or escape sequences.
