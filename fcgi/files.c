@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,26 +102,48 @@ static int download(const char *url, const char *path, cf_error *err)
     return CF_OK;
 }
 
+/* Decodes a data URI value[0,len) straight into a new file in the tempdir
+ * (named file<ext> after its media type, as Cog's get_filename does); the
+ * bytes never sit in memory whole. Fills path. */
+static int materialise_data(cf_prediction *p, const char *value, size_t len, char *path,
+                            size_t path_len, cf_error *err)
+{
+    cf_datauri d;
+    int rc = cf_datauri_parse(value, len, &d, err);
+    if (rc != CF_OK)
+        return rc;
+    char *mime = cf_datauri_mime(&d);
+    if (mime == NULL)
+        return cf_error_set(err, CF_ENOMEM, "out of memory");
+    char name[64];
+    const char *ext = cf_ext_from_mime(mime);
+    snprintf(name, sizeof name, "file%s", ext ? ext : "");
+    free(mime);
+    unique_path(p->tempdir, name, path, path_len);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cf_error_set(err, CF_EIO, "cannot create %s: %s", path, strerror(errno));
+    rc = cf_datauri_decode_to_fd(value, len, fd, NULL, err);
+    if (close(fd) != 0 && rc == CF_OK)
+        rc = cf_error_set(err, CF_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (rc != CF_OK)
+        unlink(path);
+    return rc;
+}
+
 /* Makes one file value local. Returns a new string json with the path. */
-static json_t *materialise(cf_prediction *p, const char *value, cf_error *err)
+static json_t *materialise(cf_prediction *p, const json_t *jvalue, cf_error *err)
 {
     char path[PATH_MAX];
+    const char *value = json_string_value(jvalue);
     if (ensure_tempdir(p, err) != CF_OK)
         return NULL;
-    if (strncasecmp(value, "data:", 5) == 0) {
-        char *mime = NULL;
-        unsigned char *data = NULL;
-        size_t len = 0;
-        if (cf_datauri_decode(value, &mime, &data, &len, err) != CF_OK)
-            return NULL;
-        char name[64];
-        const char *ext = cf_ext_from_mime(mime);
-        snprintf(name, sizeof name, "file%s", ext ? ext : "");
-        free(mime);
-        unique_path(p->tempdir, name, path, sizeof path);
-        int rc = write_file(path, data, len, err);
-        free(data);
-        if (rc != CF_OK)
+    /* The trimming rule of cf_datauri_parse, which validation used too. */
+    const char *start = value;
+    while (*start != '\0' && (unsigned char)*start <= ' ')
+        start++;
+    if (strncasecmp(start, "data:", 5) == 0) {
+        if (materialise_data(p, value, json_string_length(jvalue), path, sizeof path, err) != CF_OK)
             return NULL;
     } else if (strncasecmp(value, "http://", 7) == 0 || strncasecmp(value, "https://", 8) == 0) {
         char name[256];
@@ -135,6 +158,8 @@ static json_t *materialise(cf_prediction *p, const char *value, cf_error *err)
     return json_string(path);
 }
 
+/* Replaces the values, never changes the arrays in place: an array of
+ * p->input_worker may be shared with the echoed input (a shallow copy). */
 int cf_files_prepare(cf_prediction *p, cf_error *err)
 {
     const char *name;
@@ -147,21 +172,28 @@ int cf_files_prepare(cf_prediction *p, cf_error *err)
             continue;
         json_t *v = json_object_get(p->input_worker, name); /* borrowed */
         if (json_is_string(v)) {
-            json_t *local = materialise(p, json_string_value(v), err);
+            json_t *local = materialise(p, v, err);
             if (local == NULL)
                 return err->code ? err->code : CF_EIO;
             json_object_set_new(p->input_worker, name, local);
         } else if (json_is_array(v)) {
             size_t i;
             json_t *item;
+            json_t *locals = json_array();
+            if (locals == NULL)
+                return cf_error_set(err, CF_ENOMEM, "out of memory");
             json_array_foreach(v, i, item) {
-                if (!json_is_string(item))
-                    continue;
-                json_t *local = materialise(p, json_string_value(item), err);
-                if (local == NULL)
+                json_t *local = json_is_string(item) ? materialise(p, item, err) : json_incref(item);
+                if (local == NULL) {
+                    json_decref(locals);
                     return err->code ? err->code : CF_EIO;
-                json_array_set_new(v, i, local);
+                }
+                if (json_array_append_new(locals, local) != 0) {
+                    json_decref(locals);
+                    return cf_error_set(err, CF_ENOMEM, "out of memory");
+                }
             }
+            json_object_set_new(p->input_worker, name, locals);
         }
     }
     return CF_OK;
@@ -211,21 +243,71 @@ static const char *cogfile_path(const json_t *v)
     return json_string_value(json_object_get(v, "$cogfile"));
 }
 
+/* An output file's bytes, mapped (a regular file) or read whole (anything
+ * else): one pass over the file, no buffer that grows. */
+typedef struct mapped_file {
+    unsigned char *data;
+    size_t len;
+    int is_map;
+} mapped_file;
+
+static int map_file(const char *path, mapped_file *m, cf_error *err)
+{
+    struct stat st;
+    memset(m, 0, sizeof *m);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cf_error_set(err, CF_EIO, "cannot open output file %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return read_whole(path, &m->data, &m->len, err);
+    }
+    m->len = (size_t)st.st_size;
+    if (m->len > 0) {
+        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return cf_error_set(err, CF_EIO, "cannot read output file %s: %s", path, strerror(e));
+        }
+        m->data = p;
+        m->is_map = 1;
+    }
+    close(fd);
+    return CF_OK;
+}
+
+static void unmap_file(mapped_file *m)
+{
+    if (m->is_map)
+        munmap(m->data, m->len);
+    else
+        free(m->data);
+    memset(m, 0, sizeof *m);
+}
+
+/* The data URI of one output file: mapped, encoded into one buffer of the
+ * exact size, handed to jansson without a second UTF-8 scan (base64 is
+ * ASCII). Needs no lock: it reads only the file. */
 static json_t *encode_one(const char *path, cf_error *err)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    if (read_whole(path, &data, &len, err) != CF_OK)
+    mapped_file m;
+    if (map_file(path, &m, err) != CF_OK)
         return NULL;
     const char *slash = strrchr(path, '/');
-    char *uri = cf_datauri_encode(cf_mime_from_name(slash ? slash + 1 : path), data, len);
-    free(data);
-    if (uri == NULL) {
-        cf_error_set(err, CF_ENOMEM, "out of memory encoding %s", path);
-        return NULL;
+    const char *mime = cf_mime_from_name(slash ? slash + 1 : path);
+    size_t len = cf_datauri_encoded_len(mime, m.len);
+    char *uri = malloc(len + 1);
+    json_t *s = NULL;
+    if (uri != NULL) {
+        cf_datauri_encode_to(uri, mime, m.data, m.len);
+        uri[len] = '\0';
+        s = json_stringn_nocheck(uri, len);
+        free(uri);
     }
-    json_t *s = json_string(uri);
-    free(uri);
+    unmap_file(&m);
+    if (s == NULL)
+        cf_error_set(err, CF_ENOMEM, "out of memory encoding %s", path);
     return s;
 }
 

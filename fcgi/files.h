@@ -14,12 +14,18 @@
 #include "prediction.h"
 
 /* Replaces every file input of p->input_worker (per p->kinds) by a local
- * path under a new p->tempdir. Blocking (downloads). On failure err holds
+ * path under a new p->tempdir: a data URI is decoded once, straight into
+ * its file (64 KiB at a time); a URL is downloaded. Values are replaced,
+ * arrays too, never changed in place, so p->input_worker may share its
+ * arrays with the echoed input. Blocking (downloads). On failure err holds
  * the reason the prediction fails with. */
 int cf_files_prepare(cf_prediction *p, cf_error *err);
 
 /* Walks *output and replaces each {"$cogfile": path} by a data URI; *output
- * itself may be replaced (a single file output). */
+ * itself may be replaced (a single file output). Each file is read once
+ * (mapped) and encoded into one buffer of its exact size. It touches only
+ * *output and the files: call it without any lock, on a value no other
+ * thread can see yet (the containers are changed in place). */
 int cf_files_encode_outputs(json_t **output, cf_error *err);
 
 /* Calls fn(path, ctx, err) for every {"$cogfile": path} in *output (also a

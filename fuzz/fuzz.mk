@@ -21,8 +21,8 @@ FUZZ_CFLAGS   = $(filter-out -O% -fsanitize% -fno-sanitize%,$(CFLAGS)) -g -O1 \
 FUZZ_LIBS     = $(DEP_LIBS)
 
 FUZZ_SRC_body     := fcgi/body.c fcgi/pyjson_error.c predictor/error.c
-FUZZ_SRC_validate := predictor/validate.c predictor/request_fields.c predictor/datauri.c predictor/error.c
-FUZZ_SRC_datauri  := predictor/datauri.c predictor/error.c
+FUZZ_SRC_validate := predictor/validate.c predictor/request_fields.c predictor/datauri.c predictor/base64.c predictor/error.c
+FUZZ_SRC_datauri  := predictor/datauri.c predictor/base64.c predictor/error.c
 FUZZ_SRC_cogyaml  := predictor/cogyaml.c predictor/error.c
 
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

@@ -2,6 +2,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "datauri.h"
 
@@ -32,6 +34,38 @@ static void cf_fuzz_round_trip(const char *mime, const unsigned char *x, size_t 
     free(uri);
 }
 
+/* cf_datauri_check and cf_datauri_decode_to_fd must give decode's verdict, message and bytes. */
+static void cf_fuzz_agree(const char *uri, int rc, const unsigned char *bytes, size_t len,
+                          const char *msg)
+{
+    cf_error err;
+    if (cf_datauri_check(uri, strlen(uri), &err) != rc) {
+        abort();
+    }
+    if (rc != CF_OK && strcmp(err.msg, msg) != 0) {
+        abort();
+    }
+    int fd = memfd_create("fuzz_datauri", MFD_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    size_t written = 0;
+    if (cf_datauri_decode_to_fd(uri, strlen(uri), fd, &written, &err) != rc) {
+        abort();
+    }
+    if (rc == CF_OK) {
+        unsigned char *back = malloc(len + 1);
+        if (written != len || back == NULL || pread(fd, back, len + 1, 0) != (ssize_t)len ||
+            memcmp(back, bytes, len) != 0) {
+            abort();
+        }
+        free(back);
+    } else if (strcmp(err.msg, msg) != 0) {
+        abort();
+    }
+    close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *uri = NULL;
@@ -47,6 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cf_error_clear(&err);
     int rc = cf_datauri_decode(uri, &mime, &bytes, &len, &err);
+    if (rc == CF_OK || rc == CF_EINVAL) {
+        cf_fuzz_agree(uri, rc, bytes, len, err.msg);
+    }
     if (rc == CF_OK) {
         if (mime == NULL || bytes == NULL || bytes[len] != '\0' || len > strlen(uri)) {
             abort();

@@ -502,8 +502,9 @@ static int cf_v_string_constraints(cf_vctx *c, const json_t *schema, const json_
 
 /* ---- files ---- */
 
-/* Cog's File/Path validate: urllib.parse's scheme, then data: decoded now,
- * http(s) kept for the download, anything else refused. */
+/* Cog's File/Path validate: urllib.parse's scheme, then data: checked now
+ * (decoding errors are 422s, as Cog's are), http(s) kept for the download,
+ * anything else refused. */
 static json_t *cf_v_file(cf_vctx *c, const json_t *v, const json_t *loc)
 {
     if (!json_is_string(v)) {
@@ -534,11 +535,10 @@ static json_t *cf_v_file(cf_vctx *c, const json_t *v, const json_t *loc)
         return json_incref((json_t *)v);
     }
     if (strcmp(scheme, "data") == 0) {
+        /* Checked, not decoded: files.c decodes it once, into its file. */
         cf_error derr;
-        unsigned char *data = NULL;
-        size_t len = 0;
-        int rc = cf_datauri_decode(url, NULL, &data, &len, &derr);
-        free(data);
+        const char *whole = json_string_value(v);
+        int rc = cf_datauri_check(url, json_string_length(v) - (size_t)(url - whole), &derr);
         if (rc == CF_ENOMEM) {
             cf_v_oom(c);
             return NULL;

@@ -22,6 +22,35 @@ static size_t unhex(const char *hex, unsigned char *out)
     return n;
 }
 
+/* cf_datauri_check and cf_datauri_decode_to_fd give what cf_datauri_decode
+ * gave for uri: the same verdict, message and bytes. */
+static void check_agrees(const char *uri, int rc, const unsigned char *data, size_t len,
+                         const char *msg)
+{
+    cf_error err;
+    assert_int_equal(cf_datauri_check(uri, strlen(uri), &err), rc);
+    if (rc != 0) {
+        assert_string_equal(err.msg, msg);
+    }
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    size_t written = 0;
+    int frc = cf_datauri_decode_to_fd(uri, strlen(uri), fileno(f), &written, &err);
+    assert_int_equal(frc, rc);
+    if (rc == 0) {
+        assert_int_equal(written, len);
+        unsigned char *back = malloc(len + 1);
+        assert_non_null(back);
+        rewind(f);
+        assert_int_equal(fread(back, 1, len + 1, f), len);
+        assert_memory_equal(back, data, len);
+        free(back);
+    } else {
+        assert_string_equal(err.msg, msg);
+    }
+    fclose(f);
+}
+
 /* Expectations printed by /usr/bin/python3: urlopen(uri).read() and
  * headers.get_content_type(), or the exception text. */
 static void test_decode_matches_python(void **state)
@@ -61,6 +90,29 @@ static void test_decode_matches_python(void **state)
         {"data:,a%zzb%4", "61257a7a622534", "text/plain"},
         {"data:,a#frag", "612366726167", "text/plain"},
         {"data:text/plain;BASE64,aGk=", "61476b3d", "text/plain"},
+        /* Whitespace around the URI: urlopen strips it (str.strip). */
+        {"  data:,hello  ", "68656c6c6f", "text/plain"},
+        {"\tdata:text/plain;base64,aGk=\n", "6869", "text/plain"},
+        {"data:,\xc2\xa0x\xc2\xa0", "c2a078", "text/plain"},
+        {"data:,x\xe3\x80\x80", "78", "text/plain"},
+        {"data:,x\x1f\x0b", "78", "text/plain"},
+        /* An empty fragment is dropped, a fragment is data. */
+        {"data:,a#", "61", "text/plain"},
+        {"data:,a##", "6123", "text/plain"},
+        /* URL-safe characters are outside the alphabet: skipped, as base64.decodebytes does. */
+        {"data:;base64,aGk-_-=", "6869", "text/plain"},
+        {"data:;base64,a-b_c=", "69b7", "text/plain"},
+        /* Line breaks, quoted bytes and pads in odd places. */
+        {"data:;base64,YWJj\nZGVm\n", "616263646566", "text/plain"},
+        {"data:;base64,YW\r\nJj", "616263", "text/plain"},
+        {"data:;base64,YWJ%0AjZA%3d%3D", "61626364", "text/plain"},
+        {"data:;base64,=YQ==", "61", "text/plain"},
+        {"data:;base64,Y=Q==", "61", "text/plain"},
+        {"data:;base64,YQ=a=", "6106", "text/plain"},
+        {"data:;base64,YWI=Yw==", "6162", "text/plain"},
+        {"data:;base64,YWJjZ", NULL,
+         "Invalid base64-encoded string: number of data characters (5) cannot be 1 more than a multiple of 4"},
+        {"data:;base64,YWJjZA", NULL, "Incorrect padding"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *mime = NULL;
@@ -68,6 +120,7 @@ static void test_decode_matches_python(void **state)
         size_t len = 0;
         cf_error err;
         int rc = cf_datauri_decode(cases[i].uri, &mime, &data, &len, &err);
+        check_agrees(cases[i].uri, rc, data, len, err.msg);
         if (cases[i].hex == NULL) {
             assert_int_equal(rc, CF_EINVAL);
             assert_null(data);
@@ -150,6 +203,180 @@ static void test_roundtrip(void **state)
     }
 }
 
+/* binascii.a2b_base64 (non-strict), one character at a time, as the
+ * decoder was before it had a fast path: the oracle for random inputs. */
+static int ref_b64(const unsigned char *in, size_t n, unsigned char *out, size_t *out_len)
+{
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    int quad = 0, pads = 0;
+    unsigned int left = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] == '=') {
+            if (quad >= 2 && quad + ++pads >= 4) {
+                *out_len = o;
+                return 0;
+            }
+            continue;
+        }
+        const char *p = in[i] != 0 ? strchr(alpha, in[i]) : NULL;
+        if (p == NULL) {
+            continue;
+        }
+        unsigned int v = (unsigned int)(p - alpha);
+        pads = 0;
+        if (quad == 0) {
+            left = v;
+        } else if (quad == 1) {
+            out[o++] = (unsigned char)(left << 2 | v >> 4);
+            left = v & 15;
+        } else if (quad == 2) {
+            out[o++] = (unsigned char)(left << 4 | v >> 2);
+            left = v & 3;
+        } else {
+            out[o++] = (unsigned char)(left << 6 | v);
+        }
+        quad = (quad + 1) % 4;
+    }
+    *out_len = o;
+    return quad == 0 ? 0 : quad == 1 ? 1 : 2;
+}
+
+/* Random payloads mostly of alphabet characters with whitespace, pads,
+ * url-safe and stray bytes mixed in: the fast path and the byte-by-byte
+ * state machine must hand over to each other without a seam. */
+static void test_random_against_reference(void **state)
+{
+    (void)state;
+    static const char mix[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                              "= \n\r\t-_!.";
+    unsigned int seed = 12345;
+    unsigned char in[300], want[300], got[CF_BASE64_DECODED_MAX(300)];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % 300);
+        int sparse = rand_r(&seed) % 4; /* 0: plain alphabet, else that many odd bytes in 64 */
+        for (size_t i = 0; i < n; i++) {
+            int odd = sparse != 0 && rand_r(&seed) % 64 < sparse;
+            in[i] = (unsigned char)(odd ? mix[192 + rand_r(&seed) % (int)(sizeof(mix) - 193)]
+                                        : mix[rand_r(&seed) % 64]);
+        }
+        size_t wlen = 0;
+        int wrc = ref_b64(in, n, want, &wlen);
+        /* In pieces of random size, as a streamed file is decoded. */
+        cf_base64_decoder d, c;
+        cf_base64_decoder_init(&d);
+        cf_base64_decoder_init(&c);
+        size_t glen = 0;
+        for (size_t at = 0; at < n;) {
+            size_t piece = 1 + (size_t)(rand_r(&seed) % 80);
+            if (piece > n - at) {
+                piece = n - at;
+            }
+            glen += cf_base64_decode_update(&d, in + at, piece, got + glen);
+            cf_base64_check_update(&c, in + at, piece);
+            at += piece;
+        }
+        cf_error err;
+        int grc = cf_base64_decode_final(&d, &err);
+        if ((grc != 0) != (wrc != 0)) {
+            print_error("round %d: n=%zu ref %d got %d q=%d total=%zu glen=%zu wlen=%zu\n", round, n, wrc, grc, d.quad_pos, d.total, glen, wlen);
+        }
+        assert_int_equal(grc != 0, wrc != 0);
+        assert_int_equal(cf_base64_decode_final(&c, &err) != 0, wrc != 0);
+        if (wrc == 1) {
+            assert_non_null(strstr(err.msg, "1 more than a multiple of 4"));
+        } else if (wrc == 2) {
+            assert_string_equal(err.msg, "Incorrect padding");
+        }
+        assert_int_equal(c.total, d.total);
+        if (wrc == 0) {
+            assert_int_equal(glen, wlen);
+            assert_memory_equal(got, want, wlen);
+        }
+        /* And in place, in one go. */
+        size_t ilen = 0;
+        assert_int_equal(cf_base64_decode_inplace(in, n, &ilen, &err) != 0, wrc != 0);
+        if (wrc == 0) {
+            assert_int_equal(ilen, wlen);
+            assert_memory_equal(in, want, wlen);
+        }
+    }
+}
+
+/* A payload of several 64 KiB pieces with "%XX" escapes on every piece
+ * boundary: streaming must not cut an escape in two. */
+static void test_large_quoted_payload(void **state)
+{
+    (void)state;
+    size_t raw_len = 300000;
+    unsigned char *raw = malloc(raw_len);
+    assert_non_null(raw);
+    for (size_t i = 0; i < raw_len; i++) {
+        raw[i] = (unsigned char)(i * 31 + (i >> 8));
+    }
+    char *b64 = cf_base64_encode(raw, raw_len);
+    assert_non_null(b64);
+    size_t blen = strlen(b64);
+    /* Every 7th character quoted ('%' + two hex digits), so escapes land at
+     * every offset relative to the 64 KiB pieces. */
+    char *uri = malloc(32 + blen * 3);
+    assert_non_null(uri);
+    size_t u = (size_t)sprintf(uri, "data:application/x-raw;base64,");
+    for (size_t i = 0; i < blen; i++) {
+        if (i % 7 == 0) {
+            u += (size_t)sprintf(uri + u, "%%%02X", (unsigned char)b64[i]);
+        } else {
+            uri[u++] = b64[i];
+        }
+    }
+    uri[u] = '\0';
+    char *mime = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cf_error err;
+    assert_int_equal(cf_datauri_decode(uri, &mime, &data, &len, &err), 0);
+    assert_int_equal(len, raw_len);
+    assert_memory_equal(data, raw, raw_len);
+    assert_string_equal(mime, "application/x-raw");
+    check_agrees(uri, 0, data, len, "");
+    free(mime);
+    free(data);
+    free(uri);
+    free(b64);
+    free(raw);
+}
+
+/* Encoding every length from 0 to 200 gives the reference encoding. */
+static void test_encode_lengths(void **state)
+{
+    (void)state;
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char in[200];
+    char want[300];
+    for (size_t i = 0; i < sizeof(in); i++) {
+        in[i] = (unsigned char)(i * 97 + 11);
+    }
+    for (size_t n = 0; n <= sizeof(in); n++) {
+        size_t o = 0;
+        for (size_t i = 0; i < n; i += 3) {
+            unsigned int v = (unsigned int)in[i] << 16 | (i + 1 < n ? (unsigned int)in[i + 1] << 8 : 0) |
+                             (i + 2 < n ? in[i + 2] : 0);
+            want[o++] = alpha[v >> 18];
+            want[o++] = alpha[v >> 12 & 63];
+            want[o++] = i + 1 < n ? alpha[v >> 6 & 63] : '=';
+            want[o++] = i + 2 < n ? alpha[v & 63] : '=';
+        }
+        want[o] = '\0';
+        char *got = cf_base64_encode(in, n);
+        assert_string_equal(got, want);
+        assert_int_equal(strlen(got), CF_BASE64_ENCODED_LEN(n));
+        free(got);
+        assert_int_equal(cf_datauri_encoded_len("image/png", n), 22 + CF_BASE64_ENCODED_LEN(n));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +384,9 @@ int main(void)
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_encode),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_large_quoted_payload),
+        cmocka_unit_test(test_encode_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
