@@ -42,19 +42,43 @@ int cf_request_load(cf_request *req, FCGX_Request *fcgx, size_t max_body, cf_err
     if (req->method == NULL || req->path == NULL || req->query == NULL)
         return cf_error_set(err, CF_ENOMEM, "out of memory");
 
-    /* Read to EOF whatever CONTENT_LENGTH says: it may be empty or missing. */
+    /* Read to EOF whatever CONTENT_LENGTH says: it may be empty or missing.
+     * A declared length (up to max_body) sizes the buffer once and libfcgi
+     * copies straight into it: one copy of the body, no realloc. */
     size_t cap = 0, len = 0;
     char *buf = NULL;
-    char chunk[65536];
+    const char *declared = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
+    if (declared != NULL && *declared != '\0') {
+        char *end = NULL;
+        unsigned long long want = strtoull(declared, &end, 10);
+        if (end != NULL && *end == '\0' && want > 0 && want <= max_body) {
+            buf = malloc((size_t)want + 1);
+            cap = buf != NULL ? (size_t)want + 1 : 0;
+        }
+    }
+    /* Reads go into buf while it has room, else into drain: past the
+     * limit (kept reading so the web server sees the body consumed), or to
+     * find out whether there is more before buf grows. */
+    char drain[65536];
     for (;;) {
-        int n = FCGX_GetStr(chunk, sizeof chunk, fcgx->in);
+        char *dst = drain;
+        size_t room = sizeof drain;
+        if (!req->body_too_large && len + 1 < cap) {
+            dst = buf + len;
+            room = cap - len - 1;
+        }
+        if (room > (size_t)1 << 30)
+            room = (size_t)1 << 30;
+        int n = FCGX_GetStr(dst, (int)room, fcgx->in);
         if (n <= 0)
             break;
+        if (req->body_too_large)
+            continue;
         if (len + (size_t)n > max_body) {
             req->body_too_large = 1;
-            continue; /* keep draining so the server sees us read it */
+            continue;
         }
-        if (len + (size_t)n + 1 > cap) {
+        if (dst == drain) {
             size_t ncap = cap ? cap * 2 : 65536;
             while (ncap < len + (size_t)n + 1)
                 ncap *= 2;
@@ -65,8 +89,8 @@ int cf_request_load(cf_request *req, FCGX_Request *fcgx, size_t max_body, cf_err
             }
             buf = grown;
             cap = ncap;
+            memcpy(buf + len, drain, (size_t)n);
         }
-        memcpy(buf + len, chunk, (size_t)n);
         len += (size_t)n;
     }
     if (buf)

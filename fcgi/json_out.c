@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
 #include "validate.h"
 
 typedef struct buf {
@@ -42,11 +43,16 @@ static void put(buf *b, const char *s, size_t n)
 
 static void put_str(buf *b, const char *s) { put(b, s, strlen(s)); }
 
+/* Plain runs are found eight bytes at a time and copied whole: a data URI
+ * of megabytes is one memcpy. */
 static void put_string(buf *b, const char *s, size_t n)
 {
     put(b, "\"", 1);
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
+        i = cf_json_plain_run((const unsigned char *)s, i, n);
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char u[8];

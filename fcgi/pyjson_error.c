@@ -8,6 +8,8 @@
  */
 #include "pyjson_error.h"
 
+#include "json_scan.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -95,6 +97,29 @@ static size_t cf_utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Whether s[0,n) is valid UTF-8; ASCII words are skipped eight bytes at a
+ * time. */
+static int cf_utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & CF_JSON_HIGH) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        size_t l = cf_utf8_len(s + i, n - i);
+        if (l == 0) {
+            return 0;
+        }
+        i += l;
+    }
+    return 1;
+}
+
 /* A growable byte buffer for decoded strings. */
 typedef struct cf_pyjson_buf {
     char *p;
@@ -178,11 +203,9 @@ static int cf_pyjson_string_raw(cf_pyjson_scan *sc, size_t end, size_t *next_out
     for (;;) {
         size_t next;
         unsigned char c = 0;
-        for (next = end; next < len; next++) {
+        next = cf_json_plain_run(s, end, len);
+        if (next < len) {
             c = s[next];
-            if (c == '"' || c == '\\') {
-                break;
-            }
             if (c <= 0x1f) {
                 cf_pyjson_fail(sc, "Invalid control character at", next);
                 return -1;
@@ -269,12 +292,24 @@ nomem:
     return -1;
 }
 
+/* A string without escapes (a data URI, most strings) becomes its json_t
+ * in one copy, straight from the text: no growing buffer, and no second
+ * UTF-8 scan (the whole text was checked). */
 static json_t *cf_pyjson_string(cf_pyjson_scan *sc, size_t end, size_t *next)
 {
     cf_pyjson_buf buf = {0};
     json_t *v = NULL;
+    size_t stop = cf_json_plain_run(sc->s, end, sc->n);
+    if (stop < sc->n && sc->s[stop] == '"') {
+        v = json_stringn_nocheck((const char *)sc->s + end, stop - end);
+        if (v == NULL) {
+            return cf_pyjson_fatal(sc, CF_ENOMEM, "out of memory parsing JSON");
+        }
+        *next = stop + 1;
+        return v;
+    }
     if (cf_pyjson_string_raw(sc, end, next, &buf) == 0) {
-        v = json_stringn(buf.p ? buf.p : "", buf.len);
+        v = json_stringn_nocheck(buf.p ? buf.p : "", buf.len);
         if (v == NULL) {
             cf_pyjson_fatal(sc, CF_ENOMEM, "out of memory parsing JSON");
         }
@@ -540,13 +575,9 @@ json_t *cf_pyjson_loads(const char *text, size_t len, cf_pyjson_error *perr, cf_
         s += 3;
         len -= 3;
     }
-    for (size_t i = 0; i < len;) {
-        size_t l = cf_utf8_len(s + i, len - i);
-        if (l == 0) {
-            cf_error_set(err, CF_EINVAL, "the body is not valid UTF-8");
-            return NULL;
-        }
-        i += l;
+    if (!cf_utf8_valid(s, len)) {
+        cf_error_set(err, CF_EINVAL, "the body is not valid UTF-8");
+        return NULL;
     }
     sc.s = s;
     sc.n = len;

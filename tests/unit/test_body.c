@@ -271,6 +271,33 @@ static json_t *load_data(const char *argv0, const char *name)
     return data;
 }
 
+/* Strings are scanned eight bytes at a time: a quote, a backslash, a
+ * control character or a multibyte character at any offset of a long
+ * string is still found where Python finds it. */
+static void test_long_strings_every_offset(void **state)
+{
+    (void)state;
+    char body[256], want[512];
+    for (int k = 0; k < 40; k++) {
+        char run[64];
+        memset(run, 'a', (size_t)k);
+        run[k] = '\0';
+        snprintf(body, sizeof body, "{\"x\":\"%s\\\"b\\u00e9\xc3\xa9%s\"}", run, run);
+        snprintf(want, sizeof want, "{\"x\":\"%s\\\"b\xc3\xa9\xc3\xa9%s\"}", run, run);
+        expect_object(body, NULL, 0, want);
+        snprintf(body, sizeof body, "{\"x\":\"%s\x01\"}", run);
+        json_t *details = json_array();
+        json_t *out = NULL;
+        cf_error err;
+        assert_int_equal(cf_body_parse(body, strlen(body), NULL, 0, &out, details, &err), CF_EINVAL);
+        snprintf(want, sizeof want, "Invalid control character at: line 1 column %d (char %d)", k + 7,
+                 k + 6);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(details, 0), "msg")),
+                            want);
+        json_decref(details);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -283,6 +310,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_no_body),               cmocka_unit_test(test_not_an_object),
         cmocka_unit_test(test_recorded_jsondecode),   cmocka_unit_test(test_undecodable),
         cmocka_unit_test(test_bom_and_duplicates),    cmocka_unit_test(test_numbers_keep_their_kind),
+        cmocka_unit_test(test_long_strings_every_offset),
     };
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
     size_t n = nfixed + json_array_size(cases);
