@@ -1,6 +1,7 @@
 /* http.c - request parameters, body reading and response writing. */
 #include "http.h"
 
+#include "fcgi_out.h"
 #include "json_out.h"
 
 #include <stdio.h>
@@ -146,14 +147,49 @@ void cf_respond_raw(cf_request *req, int status, const char *content_type, const
         n = snprintf(head, sizeof head, "Status: 500 Internal Server Error\r\n\r\n");
     FCGX_PutStr(head, n, req->fcgx->out);
     if (len > 0)
-        FCGX_PutStr(body, (int)len, req->fcgx->out);
+        cf_fcgi_out_write(req->fcgx, body, len); /* a failure is the web server gone */
 }
 
+/* The response head goes out with the first piece of the body, so that a
+ * writer that cannot start (memory) leaves room for a 500 instead. */
+typedef struct cf_respond_stream {
+    FCGX_Request *fcgx;
+    const char *head;
+    int head_len;
+} cf_respond_stream;
+
+static int cf_respond_sink(void *vctx, const char *data, size_t len)
+{
+    cf_respond_stream *st = vctx;
+    if (st->head != NULL) {
+        FCGX_PutStr(st->head, st->head_len, st->fcgx->out);
+        st->head = NULL;
+    }
+    return cf_fcgi_out_write(st->fcgx, data, len);
+}
+
+/* A large body (a data URI echoed, a file output) is streamed: its length
+ * counted first for Content-Length, then its text written piece by piece
+ * from the json_t's own strings, never built whole. */
 void cf_respond_json(cf_request *req, int status, const json_t *body, const char *extra_headers)
 {
+    static const char oom[] = "{\"detail\":\"out of memory\"}";
+    size_t len = cf_json_length(body);
+    if (len >= CF_FCGI_OUT_DIRECT_MIN) {
+        char head[1024];
+        int n = snprintf(head, sizeof head,
+                         "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                         status, cf_http_reason(status), len, extra_headers ? extra_headers : "");
+        if (n > 0 && (size_t)n < sizeof head) {
+            cf_respond_stream st = {req->fcgx, head, n};
+            if (cf_json_write(body, cf_respond_sink, &st) == 0 || st.head == NULL)
+                return; /* sent, or cut short by the web server going away */
+        }
+        cf_respond_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);
+        return;
+    }
     char *text = cf_json_dumps(body);
     if (text == NULL) {
-        static const char oom[] = "{\"detail\":\"out of memory\"}";
         cf_respond_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);
         return;
     }

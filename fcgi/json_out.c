@@ -14,16 +14,50 @@
 #include "json_scan.h"
 #include "validate.h"
 
+/* Where the text goes: a growing buffer (cf_json_dumps), nowhere but a
+ * count (cf_json_length), or a sink fed through a small staging buffer,
+ * long runs straight from the json_t's own memory (cf_json_write). */
 typedef struct buf {
     char *data;
     size_t len, cap;
     int oom;
+    size_t count;            /* bytes produced, every mode */
+    int counting;            /* count only */
+    cf_json_sink sink;       /* or NULL */
+    void *ctx;
+    int failed;              /* the sink failed: stop producing */
+    char stage[16384];       /* sink mode: small pieces gathered */
+    size_t staged;
 } buf;
+
+/* Pieces at least this long skip the staging buffer in sink mode. */
+#define CF_JSON_DIRECT_MIN 4096
+
+static void flush_stage(buf *b)
+{
+    if (b->staged > 0 && !b->failed && b->sink(b->ctx, b->stage, b->staged) != 0)
+        b->failed = 1;
+    b->staged = 0;
+}
 
 static void put(buf *b, const char *s, size_t n)
 {
-    if (b->oom)
+    b->count += n;
+    if (b->counting || b->oom || b->failed)
         return;
+    if (b->sink != NULL) {
+        if (n >= CF_JSON_DIRECT_MIN || b->staged + n > sizeof b->stage) {
+            flush_stage(b);
+            if (n >= CF_JSON_DIRECT_MIN || n > sizeof b->stage) {
+                if (!b->failed && b->sink(b->ctx, s, n) != 0)
+                    b->failed = 1;
+                return;
+            }
+        }
+        memcpy(b->stage + b->staged, s, n);
+        b->staged += n;
+        return;
+    }
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
@@ -135,11 +169,49 @@ static void put_value(buf *b, const json_t *v)
 
 char *cf_json_dumps(const json_t *v)
 {
-    buf b = {0};
-    put_value(&b, v);
-    if (b.oom) {
-        free(b.data);
+    /* Sized by a counting pass first: one allocation, no realloc copies. */
+    buf *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->cap = cf_json_length(v) + 1;
+    b->data = malloc(b->cap);
+    if (b->data == NULL) {
+        free(b);
         return NULL;
     }
-    return b.data ? b.data : strdup("null");
+    b->data[0] = '\0';
+    put_value(b, v);
+    char *text = b->data;
+    if (b->oom) {
+        free(text);
+        text = NULL;
+    }
+    free(b);
+    return text;
+}
+
+size_t cf_json_length(const json_t *v)
+{
+    buf b;
+    b.count = 0;
+    b.counting = 1;
+    b.oom = 0;
+    b.failed = 0;
+    b.sink = NULL;
+    put_value(&b, v);
+    return b.count;
+}
+
+int cf_json_write(const json_t *v, cf_json_sink sink, void *ctx)
+{
+    buf *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return -1;
+    b->sink = sink;
+    b->ctx = ctx;
+    put_value(b, v);
+    flush_stage(b);
+    int rc = b->failed ? -1 : 0;
+    free(b);
+    return rc;
 }

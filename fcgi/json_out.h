@@ -10,4 +10,16 @@
  * or NULL when out of memory. */
 char *cf_json_dumps(const json_t *v);
 
+/* The length of cf_json_dumps(v) without building it (a Content-Length). */
+size_t cf_json_length(const json_t *v);
+
+/* Receives the text in pieces; returns 0, or nonzero to stop the writer. */
+typedef int (*cf_json_sink)(void *ctx, const char *data, size_t len);
+
+/* Writes the same text as cf_json_dumps to sink, in order: small pieces
+ * gathered into a 16 KiB buffer, long strings (a data URI) handed over
+ * from v's own memory, so no copy of the whole text exists. Returns 0, or
+ * -1 when the sink failed or memory ran out (the text is then cut short). */
+int cf_json_write(const json_t *v, cf_json_sink sink, void *ctx);
+
 #endif

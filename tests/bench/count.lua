@@ -1,8 +1,16 @@
 -- count.lua - wrk script: counts the answers that are not 2xx, and POSTs when asked to.
 --
 -- CF_BENCH_BODY set: POST it as application/json (a prediction); unset: plain GET.
+-- CF_BENCH_BODY_FILE: the same with the body read from a file (a 1 MB body does not fit in an
+-- environment variable).
 -- Each wrk thread counts in its own Lua state; done() sums them and prints "non-2xx: N".
 local body = os.getenv("CF_BENCH_BODY")
+local body_file = os.getenv("CF_BENCH_BODY_FILE")
+if body_file and body_file ~= "" then
+    local f = assert(io.open(body_file, "rb"))
+    body = f:read("*a")
+    f:close()
+end
 if body and body ~= "" then
     wrk.method = "POST"
     wrk.body = body
