@@ -33,13 +33,17 @@ static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 
 /* The process's policy, set once at start-up (see the header). */
 static cf_fetch_policy default_policy = {.max_bytes = CF_FETCH_DEFAULT_MAX_BYTES,
-                                         .timeout_s = CF_FETCH_DEFAULT_TIMEOUT_S};
+                                         .timeout_s = CF_FETCH_DEFAULT_TIMEOUT_S,
+                                         .min_rate = CF_FETCH_DEFAULT_MIN_RATE,
+                                         .min_rate_window_s = CF_FETCH_DEFAULT_MIN_RATE_WINDOW_S};
 
 void cf_fetch_policy_init(cf_fetch_policy *p)
 {
     memset(p, 0, sizeof *p);
     p->max_bytes = CF_FETCH_DEFAULT_MAX_BYTES;
     p->timeout_s = CF_FETCH_DEFAULT_TIMEOUT_S;
+    p->min_rate = CF_FETCH_DEFAULT_MIN_RATE;
+    p->min_rate_window_s = CF_FETCH_DEFAULT_MIN_RATE_WINDOW_S;
 }
 
 void cf_fetch_policy_cleanup(cf_fetch_policy *p)

@@ -48,9 +48,14 @@
 
 #include "error.h"
 
-/* Defaults of the limits (--fetch-max-bytes, --fetch-timeout). */
+/* Defaults of the limits (--fetch-max-bytes, --fetch-timeout,
+ * --fetch-min-rate, --fetch-min-rate-window). The low-speed limit ends a
+ * download that trickles (a dead or hostile server) long before the total
+ * timeout: less than 1 KiB/s over 30 s gives up. */
 #define CF_FETCH_DEFAULT_MAX_BYTES (2ull << 30) /* 2 GiB */
 #define CF_FETCH_DEFAULT_TIMEOUT_S 300.0
+#define CF_FETCH_DEFAULT_MIN_RATE 1024 /* bytes/s */
+#define CF_FETCH_DEFAULT_MIN_RATE_WINDOW_S 30
 
 /* One parsed rule. */
 typedef struct cf_fetch_rule {
@@ -71,6 +76,8 @@ typedef struct cf_fetch_policy {
     int allow_list;       /* any --fetch-allow rule: allow-list mode */
     uint64_t max_bytes;   /* largest download; 0: no limit */
     double timeout_s;     /* whole transfer, redirects included; 0: no limit */
+    uint64_t min_rate;    /* bytes/s below which a download fails...; 0: no limit */
+    long min_rate_window_s; /* ...when it stays below for this many seconds */
 } cf_fetch_policy;
 
 /* No user rules, the default limits. The built-in denials apply to every

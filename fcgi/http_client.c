@@ -366,6 +366,14 @@ static int perform(CURL *c, exchange *x, const char *errbuf, cf_error *err)
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
         return cf_error_set(err, CF_EFETCH, "the file is larger than the limit of %llu bytes",
                             (unsigned long long)x->limit);
+    /* libcurl's low-speed abort is a timeout too; it says "Operation too slow". */
+    if (rc == CURLE_OPERATION_TIMEDOUT && x->policy && x->policy->min_rate > 0 &&
+        strstr(errbuf, "too slow") != NULL)
+        return cf_error_set(err, CF_EFETCH,
+                            "slower than the minimum rate of %llu bytes/s over %ld s "
+                            "(--fetch-min-rate, --fetch-min-rate-window)",
+                            (unsigned long long)x->policy->min_rate,
+                            x->policy->min_rate_window_s);
     if (rc == CURLE_OPERATION_TIMEDOUT && x->policy && x->policy->timeout_s > 0)
         return cf_error_set(err, CF_EFETCH, "not done within the time limit of %g s (%s)",
                             x->policy->timeout_s, errbuf[0] ? errbuf : api.easy_strerror(rc));
@@ -449,6 +457,10 @@ static int download(const char *url, const char *path, double timeout_s,
     api.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     if (x.limit)
         api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
+    if (policy && policy->min_rate > 0 && policy->min_rate_window_s > 0) {
+        api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)policy->min_rate);
+        api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, policy->min_rate_window_s);
+    }
     rc = perform(c, &x, errbuf, err);
 cleanup:
     if (list)

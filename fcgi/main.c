@@ -1,6 +1,8 @@
 /* main.c - cog-fcgi's command line: serve, predict, schema. */
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +101,10 @@ static void usage(FILE *f)
             "                                   2G; 0 = no limit)\n"
             "  --fetch-timeout SECONDS          time limit of one URL input's download\n"
             "                                   (default 300; 0 = none)\n"
+            "  --fetch-min-rate BYTES           a URL input's download fails when it stays\n"
+            "                                   slower than BYTES/s (k, M suffixes; default 1k;\n"
+            "                                   0 = no limit) for --fetch-min-rate-window\n"
+            "  --fetch-min-rate-window SECONDS  (default 30)\n"
             "  --webhook-timeout SECONDS        time limit of one webhook attempt (default 30)\n"
             "  --webhook-workers N              webhook sender threads (default 8); each\n"
             "                                   receiver (host:port) has its own queue and uses\n"
@@ -165,7 +171,8 @@ static int cmd_serve(int argc, char **argv)
     /* Long-only options, outside any short option's range. */
     enum { OPT_FETCH_ALLOW = 0x100, OPT_FETCH_DENY, OPT_FETCH_MAX_BYTES, OPT_FETCH_TIMEOUT,
            OPT_WEBHOOK_TIMEOUT, OPT_WEBHOOK_WORKERS, OPT_WEBHOOK_SECRET,
-           OPT_NO_PLAYGROUND };
+           OPT_NO_PLAYGROUND, OPT_FETCH_MIN_RATE,
+           OPT_FETCH_MIN_RATE_WINDOW };
     cf_fetch_policy fetch;
     cf_fetch_policy_init(&fetch);
     cf_error ferr;
@@ -195,6 +202,8 @@ static int cmd_serve(int argc, char **argv)
         {"webhook-workers", required_argument, NULL, OPT_WEBHOOK_WORKERS},
         {"webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET},
         {"no-playground", no_argument, NULL, OPT_NO_PLAYGROUND},
+        {"fetch-min-rate", required_argument, NULL, OPT_FETCH_MIN_RATE},
+        {"fetch-min-rate-window", required_argument, NULL, OPT_FETCH_MIN_RATE_WINDOW},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -280,6 +289,17 @@ static int cmd_serve(int argc, char **argv)
             secret_from = "--webhook-secret";
             break;
         case OPT_NO_PLAYGROUND: no_playground = 1; break;
+        case OPT_FETCH_MIN_RATE:
+            /* libcurl takes a long */
+            OPT_CHECK(cf_opt_size(name, optarg, (size_t)LONG_MAX, &size, &oerr));
+            fetch.min_rate = size;
+            break;
+        case OPT_FETCH_MIN_RATE_WINDOW: {
+            double window = 0;
+            OPT_CHECK(cf_opt_seconds(name, optarg, 1, 86400, &window, &oerr));
+            fetch.min_rate_window_s = (long)ceil(window); /* libcurl counts whole seconds */
+            break;
+        }
         case 'h': cf_fetch_policy_cleanup(&fetch); usage(stdout); return 0;
         default: cf_fetch_policy_cleanup(&fetch); usage(stderr); return 2;
         }

@@ -2,14 +2,15 @@
 # fetch-policy.sh - URL inputs are fetched under the policy: cloud metadata and denied
 # addresses fail the prediction with a clear error and are never connected to (redirects
 # too), allowed ones work, --fetch-allow makes an allow list, --fetch-max-bytes and
-# --fetch-timeout bound a download.
+# --fetch-timeout bound a download, --fetch-min-rate ends one that trickles.
 # shellcheck disable=SC2034  # HTTP_BODY is read by lib.sh's expect_json
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
 
 # A file server on 127.0.0.1 (/small 100 bytes, /big 5000 bytes with a Content-Length,
-# /big-nolen 5000 without one, /slow 20 bytes over 6 s, /to?URL a 302 to URL) and a trap on
+# /big-nolen 5000 without one, /slow 20 bytes over 6 s, /trickle 1 byte/s for 60 s, /to?URL a
+# 302 to URL) and a trap on
 # 127.0.0.2 that records every connection it gets in $T/trap.log.
 cat >"$T/servers.py" <<'PY'
 import http.server, socket, sys, threading, time
@@ -28,7 +29,7 @@ class Files(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        sizes = {"/small": 100, "/big": 5000, "/big-nolen": 5000, "/slow": 20}
+        sizes = {"/small": 100, "/big": 5000, "/big-nolen": 5000, "/slow": 20, "/trickle": 60}
         if path not in sizes:
             self.send_error(404)
             return
@@ -36,11 +37,14 @@ class Files(http.server.BaseHTTPRequestHandler):
         if path != "/big-nolen":
             self.send_header("Content-Length", str(sizes[path]))
         self.end_headers()
-        if path == "/slow":
-            for _ in range(20):
-                time.sleep(0.3)
-                self.wfile.write(b"x")
-                self.wfile.flush()
+        if path in ("/slow", "/trickle"):
+            for _ in range(sizes[path]):
+                time.sleep(0.3 if path == "/slow" else 1.0)
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client gave up
         else:
             self.wfile.write(b"x" * sizes[path])
 
@@ -143,6 +147,19 @@ predict_url "$FILES/small"
 expect_json "the model still serves after refused fetches" /output "100 bytes"
 stop_front
 
+# --- A low-speed limit: 100 bytes/s over 2 s, the total timeout left at its 300 s default.
+start_front "$ROOT/tests/projects/fetch" "$sock" --fetch-min-rate 100 --fetch-min-rate-window 2 \
+    || { fail "cog-fcgi starts with --fetch-min-rate"; finish; }
+wait_ready "$BASE" || { fail "model becomes READY (min rate)"; finish; }
+predict_url "$FILES/trickle"
+expect_failed "a URL trickling 1 byte/s fails with the low-speed limit" \
+    "failed to download $FILES/trickle: slower than the minimum rate of 100 bytes/s over 2 s (--fetch-min-rate, --fetch-min-rate-window)"
+check "the trickling URL fails after the 2 s window, not the 300 s timeout ($HTTP_TIME s)" \
+    awk -v t="$HTTP_TIME" 'BEGIN { exit !(t >= 1.5 && t < 6) }'
+predict_url "$FILES/small"
+expect_json "a normal download still works under --fetch-min-rate" /output "100 bytes"
+stop_front
+
 # --- Allow-list mode: only 127.0.0.1.
 start_front "$ROOT/tests/projects/fetch" "$sock" --fetch-allow 127.0.0.1 \
     || { fail "cog-fcgi starts with --fetch-allow"; finish; }
@@ -167,6 +184,17 @@ rc=$?
 check "a bad --fetch-deny rule exits 2" test "$rc" = 2
 check "a bad --fetch-deny rule is named" \
     grep -qF -- "--fetch-deny 10.0.0.0/33: the prefix length must be 0 to 32" <<<"$out"
+out=$("$COG_FCGI" serve "$ROOT/tests/projects/fetch" --listen "unix:$sock" \
+    --fetch-min-rate 10x 2>&1)
+rc=$?
+check "a bad --fetch-min-rate exits 2" test "$rc" = 2
+check "a bad --fetch-min-rate is named" grep -qF -- '--fetch-min-rate: ' <<<"$out"
+out=$("$COG_FCGI" serve "$ROOT/tests/projects/fetch" --listen "unix:$sock" \
+    --fetch-min-rate-window 0 2>&1)
+rc=$?
+check "a bad --fetch-min-rate-window exits 2" test "$rc" = 2
+check "--help documents --fetch-min-rate" \
+    sh -c "'$COG_FCGI' --help | grep -q -- '--fetch-min-rate BYTES'"
 check "--help documents the fetch flags" \
     sh -c "'$COG_FCGI' --help | grep -q -- '--fetch-allow RULE'"
 finish

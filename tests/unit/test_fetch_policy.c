@@ -120,6 +120,9 @@ static void defaults(void **state)
     const cf_fetch_policy *d = cf_fetch_policy_get_default();
     assert_int_equal(d->max_bytes, 2ull << 30);
     assert_true(d->timeout_s == 300.0);
+    assert_int_equal(p.min_rate, 1024);
+    assert_int_equal(p.min_rate_window_s, 30);
+    assert_int_equal(d->min_rate, 1024);
     cf_fetch_policy_cleanup(&p);
 }
 
