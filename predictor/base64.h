@@ -5,8 +5,9 @@
  * outside the alphabet (whitespace, '-', '_', anything), stops at the first
  * complete pad sequence and fails only on a truncated last group. The decoder
  * here gives the same bytes and the same errors, at table speed: whole groups
- * of plain alphabet characters go four at a time through one table, and only a
- * group with anything else in it takes the byte-by-byte state machine. It is
+ * of plain alphabet characters go eight at a time through one table (sixteen
+ * with SSSE3), and only a group with anything else in it takes the
+ * byte-by-byte state machine. It is
  * incremental, so a payload can be decoded chunk by chunk straight into a file.
  */
 #ifndef CF_BASE64_H
@@ -58,5 +59,11 @@ size_t cf_base64_encode_to(char *out, const unsigned char *in, size_t n);
 /* Standard base64 of len bytes into a malloc'd NUL-terminated string, or NULL
  * when out of memory. */
 char *cf_base64_encode(const unsigned char *data, size_t len);
+
+/* The SSSE3 paths (16 characters per step) are used when the CPU has
+ * SSSE3. For the tests and the benchmark: on = 0 forces the portable table
+ * code, on = 1 restores the default. Returns whether SIMD is now in use.
+ * Not for use while other threads encode or decode. */
+int cf_base64_use_simd(int on);
 
 #endif

@@ -245,9 +245,8 @@ static int ref_b64(const unsigned char *in, size_t n, unsigned char *out, size_t
 /* Random payloads mostly of alphabet characters with whitespace, pads,
  * url-safe and stray bytes mixed in: the fast path and the byte-by-byte
  * state machine must hand over to each other without a seam. */
-static void test_random_against_reference(void **state)
+static void random_against_reference(void)
 {
-    (void)state;
     static const char mix[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -303,6 +302,16 @@ static void test_random_against_reference(void **state)
             assert_memory_equal(in, want, wlen);
         }
     }
+}
+
+static void test_random_against_reference(void **state)
+{
+    (void)state;
+    random_against_reference();
+    /* The portable table code, as on a CPU without SSSE3. */
+    cf_base64_use_simd(0);
+    random_against_reference();
+    cf_base64_use_simd(1);
 }
 
 /* A payload of several 64 KiB pieces with "%XX" escapes on every piece
@@ -377,6 +386,16 @@ static void test_encode_lengths(void **state)
     }
 }
 
+static void test_scalar_paths(void **state)
+{
+    (void)state;
+    cf_base64_use_simd(0);
+    test_encode(state);
+    test_roundtrip(state);
+    test_encode_lengths(state);
+    cf_base64_use_simd(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_random_against_reference),
         cmocka_unit_test(test_large_quoted_payload),
         cmocka_unit_test(test_encode_lengths),
+        cmocka_unit_test(test_scalar_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
