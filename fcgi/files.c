@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,71 +242,87 @@ static const char *cogfile_path(const json_t *v)
     return json_string_value(json_object_get(v, "$cogfile"));
 }
 
-/* An output file's bytes, mapped (a regular file) or read whole (anything
- * else): one pass over the file, no buffer that grows. */
-typedef struct mapped_file {
-    unsigned char *data;
-    size_t len;
-    int is_map;
-} mapped_file;
-
-static int map_file(const char *path, mapped_file *m, cf_error *err)
+/* Reads path's bytes (size bytes expected) in pieces of 48 KiB, a multiple
+ * of 3, and appends their base64 to out (room for CF_BASE64_ENCODED_LEN of
+ * what is read). Returns the characters written, or -1 with err set. A file
+ * that grew since its size was taken is encoded up to that size; one that
+ * shrank, up to its end. */
+static long long encode_file_into(int fd, const char *path, size_t size, char *out, cf_error *err)
 {
-    struct stat st;
-    memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cf_error_set(err, CF_EIO, "cannot open output file %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return read_whole(path, &m->data, &m->len, err);
-    }
-    m->len = (size_t)st.st_size;
-    if (m->len > 0) {
-        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (p == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return cf_error_set(err, CF_EIO, "cannot read output file %s: %s", path, strerror(e));
+    unsigned char buf[3 * 16384];
+    size_t o = 0;
+    size_t done = 0;
+    while (done < size) {
+        size_t want = size - done < sizeof buf ? size - done : sizeof buf;
+        size_t have = 0;
+        while (have < want) {
+            ssize_t r = read(fd, buf + have, want - have);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                cf_error_set(err, CF_EIO, "cannot read output file %s: %s", path, strerror(errno));
+                return -1;
+            }
+            if (r == 0)
+                break;
+            have += (size_t)r;
         }
-        m->data = p;
-        m->is_map = 1;
+        /* Only the last piece may end off a multiple of 3 (padding). */
+        o += cf_base64_encode_to(out + o, buf, have);
+        done += have;
+        if (have < want)
+            break;
     }
-    close(fd);
-    return CF_OK;
+    return (long long)o;
 }
 
-static void unmap_file(mapped_file *m)
-{
-    if (m->is_map)
-        munmap(m->data, m->len);
-    else
-        free(m->data);
-    memset(m, 0, sizeof *m);
-}
-
-/* The data URI of one output file: mapped, encoded into one buffer of the
- * exact size, handed to jansson without a second UTF-8 scan (base64 is
- * ASCII). Needs no lock: it reads only the file. */
+/* The data URI of one output file: its size taken first, then one buffer of
+ * the exact length, filled by reading the file once in 48 KiB pieces (no
+ * copy of the file in memory) and handed to jansson without a second UTF-8
+ * scan (base64 is ASCII). Needs no lock: it reads only the file. */
 static json_t *encode_one(const char *path, cf_error *err)
 {
-    mapped_file m;
-    if (map_file(path, &m, err) != CF_OK)
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cf_error_set(err, CF_EIO, "cannot open output file %s: %s", path, strerror(errno));
         return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* not a regular file (a FIFO...): read it whole the simple way */
+        close(fd);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        if (read_whole(path, &data, &len, err) != CF_OK)
+            return NULL;
+        const char *slash = strrchr(path, '/');
+        char *uri = cf_datauri_encode(cf_mime_from_name(slash ? slash + 1 : path), data, len);
+        free(data);
+        json_t *s = uri ? json_string_nocheck(uri) : NULL;
+        free(uri);
+        if (s == NULL)
+            cf_error_set(err, CF_ENOMEM, "out of memory encoding %s", path);
+        return s;
+    }
     const char *slash = strrchr(path, '/');
     const char *mime = cf_mime_from_name(slash ? slash + 1 : path);
-    size_t len = cf_datauri_encoded_len(mime, m.len);
-    char *uri = malloc(len + 1);
+    size_t size = (size_t)st.st_size;
+    size_t max = cf_datauri_encoded_len(mime, size);
+    char *uri = malloc(max + 1);
     json_t *s = NULL;
-    if (uri != NULL) {
-        cf_datauri_encode_to(uri, mime, m.data, m.len);
-        uri[len] = '\0';
-        s = json_stringn_nocheck(uri, len);
+    if (uri == NULL) {
+        cf_error_set(err, CF_ENOMEM, "out of memory encoding %s", path);
+    } else {
+        size_t head = cf_datauri_encode_to(uri, mime, NULL, 0); /* "data:<mime>;base64," */
+        long long n = encode_file_into(fd, path, size, uri + head, err);
+        if (n >= 0) {
+            s = json_stringn_nocheck(uri, head + (size_t)n);
+            if (s == NULL)
+                cf_error_set(err, CF_ENOMEM, "out of memory encoding %s", path);
+        }
         free(uri);
     }
-    unmap_file(&m);
-    if (s == NULL)
-        cf_error_set(err, CF_ENOMEM, "out of memory encoding %s", path);
+    close(fd);
     return s;
 }
 
