@@ -1,6 +1,7 @@
 /* files.c - materialising file inputs and encoding file outputs. */
 #include "files.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -144,11 +145,23 @@ static json_t *materialise(cf_prediction *p, const json_t *jvalue, cf_error *err
     if (strncasecmp(start, "data:", 5) == 0) {
         if (materialise_data(p, value, json_string_length(jvalue), path, sizeof path, err) != CF_OK)
             return NULL;
-    } else if (strncasecmp(value, "http://", 7) == 0 || strncasecmp(value, "https://", 8) == 0) {
+    } else if (strncasecmp(start, "http://", 7) == 0 || strncasecmp(start, "https://", 8) == 0) {
+        /* Validation found the scheme after the same leading blanks; urllib
+         * strips trailing whitespace too. */
+        size_t len = strlen(start);
+        while (len > 0 && isspace((unsigned char)start[len - 1]))
+            len--;
+        char *url = strndup(start, len);
+        if (url == NULL) {
+            cf_error_set(err, CF_ENOMEM, "out of memory");
+            return NULL;
+        }
         char name[256];
-        basename_of_url(value, name, sizeof name);
+        basename_of_url(url, name, sizeof name);
         unique_path(p->tempdir, name, path, sizeof path);
-        if (download(value, path, err) != CF_OK)
+        int rc = download(url, path, err);
+        free(url);
+        if (rc != CF_OK)
             return NULL;
     } else {
         cf_error_set(err, CF_EINVAL, "unsupported file URL: %.100s", value);

@@ -109,6 +109,8 @@ wait_ready "$BASE" || { fail "model becomes READY"; finish; }
 predict_url "$FILES/small"
 expect_code "an allowed 127.0.0.1 URL: 200" 200
 expect_json "an allowed 127.0.0.1 URL is downloaded" /output "100 bytes"
+predict_url " $FILES/small\\n"
+expect_json "whitespace around a URL is stripped, as validation and urllib do" /output "100 bytes"
 
 predict_url "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
 expect_failed "cloud metadata (169.254.169.254) is denied by default" \
