@@ -2,11 +2,16 @@
 # files.sh - file inputs and outputs through nginx: a 1 MiB data URI decoded once into its file
 # and its copy encoded back byte for byte, in a streamed response whose Content-Length is right;
 # a 12 MiB one too; Cog's rules for the URI (whitespace around it, URL-safe characters skipped,
-# padding errors as 422 with base64's message), the same in validation and in the file.
+# padding errors as 422 with base64's message), the same in validation and in the file; input
+# directories reused, and removed at exit.
 # shellcheck disable=SC2034  # HTTP_BODY is read by lib.sh's expect_json
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
+# Temp files of every server and model (the copyfile model keeps its last outputs) go under T,
+# which the exit trap removes.
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
 
 sock=$T/cog.sock
 start_front "$ROOT/tests/projects/copyfile" "$sock" || { fail "cog-fcgi starts"; finish; }
@@ -61,4 +66,12 @@ expect_json "a percent-encoded plain payload, empty fragment dropped" /output "d
 http GET "$BASE/health-check"
 expect_json "the server is still READY" /status READY
 check "the front logged no sanitizer report" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$FRONT_LOG'"
+# Input directories and their files are reused between predictions (a big file, then small
+# ones in the same directory: a stale byte would show), and removed when the front stops.
+round_trip "a small file after big ones in a reused directory" 10
+check "input directories are kept for reuse while the front runs" \
+    sh -c "ls -d '$TMPDIR'/cog-fcgi-input-* >/dev/null 2>&1"
+stop_front
+check "the front removes its input directories when it stops" \
+    sh -c "! ls -d '$TMPDIR'/cog-fcgi-input-* >/dev/null 2>&1"
 finish
