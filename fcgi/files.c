@@ -31,7 +31,8 @@
  * to ".spare-N" (up to CF_FILES_SPARES per directory) for the next data URI
  * to be renamed into: no inode is created or freed on the steady path.
  * What is kept is removed at exit; a directory with anything unusual in it
- * (a subdirectory) is removed as before. */
+ * (a subdirectory), or not made by this process (a recovered prediction's),
+ * is removed as before. */
 #define CF_FILES_POOL 4
 #define CF_FILES_SPARES 4
 
@@ -66,11 +67,22 @@ static int ensure_tempdir(cf_prediction *p, cf_error *err)
         return CF_OK;
     const char *base = getenv("TMPDIR");
     char tmpl[PATH_MAX];
-    snprintf(tmpl, sizeof tmpl, "%s/cog-fcgi-input-XXXXXX", base && *base ? base : "/tmp");
+    snprintf(tmpl, sizeof tmpl, "%s/cog-fcgi-input-%ld-XXXXXX", base && *base ? base : "/tmp",
+             (long)getpid());
     if (mkdtemp(tmpl) == NULL)
         return cf_error_set(err, CF_EIO, "cannot create a temp directory: %s", strerror(errno));
     p->tempdir = strdup(tmpl);
     return p->tempdir ? CF_OK : cf_error_set(err, CF_ENOMEM, "out of memory");
+}
+
+/* Whether dir is one this process made (its name carries our pid): only
+ * those are reused; others (a recovered prediction's) are removed. */
+static int made_here(const char *dir)
+{
+    char mark[64];
+    snprintf(mark, sizeof mark, "/cog-fcgi-input-%ld-", (long)getpid());
+    const char *slash = strrchr(dir, '/');
+    return slash != NULL && strncmp(slash, mark, strlen(mark)) == 0;
 }
 
 /* A new file at path (in dir) for writing: a spare of dir renamed to it
@@ -566,7 +578,7 @@ void cf_files_cleanup(cf_prediction *p)
     if (p->tempdir == NULL)
         return;
     int kept = 0;
-    if (empty_for_reuse(p->tempdir) == 0) {
+    if (made_here(p->tempdir) && empty_for_reuse(p->tempdir) == 0) {
         pthread_mutex_lock(&pool_lock);
         if (pool_len < CF_FILES_POOL) {
             pool[pool_len++] = p->tempdir;

@@ -34,7 +34,9 @@ int cf_files_encode_outputs(json_t **output, cf_error *err);
 int cf_files_map_outputs(json_t **output, json_t *(*fn)(const char *path, void *ctx, cf_error *err),
                          void *ctx, cf_error *err);
 
-/* Removes p->tempdir and what is in it. */
+/* Ends p's use of p->tempdir (then NULL). A directory this process made is
+ * emptied and kept for the next prediction (its files as truncated spares;
+ * all removed at exit); any other one is removed with what is in it. */
 void cf_files_cleanup(cf_prediction *p);
 
 /* Copies each {"$cogfile": path} of output to dest (a directory or, for a
