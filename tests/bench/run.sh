@@ -309,6 +309,7 @@ echo "  no-op   cog-fcgi / python loop     1 conn: $(ratio "$cog1" "$loop_noop")
 [ $have_cog = 1 ] &&
     echo "  no-op   cog-fcgi / Cog's server    1 conn: $(ratio "$cog1" "$cog_noop1")   8 conn (2xx): $(ratio "$cog8" "$cog_noop8") (Cog refused ${cog_noop8_non2xx:-?} with 409)"
 echo "  1 MB    cog-fcgi / python loop     1 conn: $(ratio "$file1" "$loop_file")"
+[ $have_cog = 0 ] && echo "  (no ratio to Cog's server: COG_PYTHON_TREE is not set)"
 [ $have_uwsgi = 1 ] &&
     echo "  1 MB    cog-fcgi / uWSGI peer      1 conn: $(ratio "$file1" "$uw_file1")   4 conn: $(ratio "$file4" "$uw_file4")"
 if [ $have_cog = 1 ]; then
