@@ -118,7 +118,12 @@ class SignatureSchemaTest(unittest.TestCase):
             return schema_of(predict)["output"]
         self.assertEqual(o(Any), {"title": "Output"})
         self.assertEqual(o(dict), {"title": "Output", "type": "object"})
-        self.assertEqual(o(Dict[str, int]), {"title": "Output", "type": "object"})
+        self.assertEqual(o(Dict[str, int]), {"title": "Output", "type": "object",
+                                             "additionalProperties": {"type": "integer"}})
+        self.assertEqual(o(Dict[str, Dict[str, str]])["additionalProperties"],
+                         {"type": "object", "additionalProperties": {"type": "string"}})
+        self.assertEqual(o(List[Dict[str, int]])["items"],
+                         {"type": "object", "additionalProperties": {"type": "integer"}})
         self.assertEqual(o(Optional[str]), {"title": "Output", "type": "string", "nullable": True})
         self.assertEqual(o(Optional[Union[str, int]]),
                          {"title": "Output", "anyOf": [{"type": "string"}, {"type": "integer"}],
@@ -145,7 +150,7 @@ class SignatureSchemaTest(unittest.TestCase):
         self.assertEqual(s["components"]["Whole"]["properties"]["parts"]["items"],
                          {"$ref": "#/components/schemas/Part"})
         self.assertEqual(s["components"]["Whole"]["properties"]["main"],
-                         {"title": "Main", "allOf": [{"$ref": "#/components/schemas/Part"}]})
+                         {"$ref": "#/components/schemas/Part"})
         self.assertIn("Part", s["components"])
 
     def test_train_titles(self):

@@ -282,7 +282,7 @@ def encode_output(value: Any, tp: Any) -> Any:
         if not isinstance(value, inner):
             raise _wrong(inner, value)
         return {name: encode_output(getattr(value, name, None), ftype)
-                for name, ftype in inner._cog_fields().items()}
+                for name, ftype in t.model_fields(inner).items()}
     if isinstance(inner, type) and isinstance(value, inner):
         return encode_any(value)
     raise _wrong(inner, value)
@@ -298,7 +298,7 @@ def encode_any(value: Any) -> Any:
         return value.get_secret_value()
     if t.is_model(type(value)):
         return {name: encode_output(getattr(value, name, None), ftype)
-                for name, ftype in type(value)._cog_fields().items()}
+                for name, ftype in t.model_fields(type(value)).items()}
     if isinstance(value, dict):
         return {str(k): encode_any(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)) or inspect.isgenerator(value):

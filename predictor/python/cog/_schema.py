@@ -30,7 +30,10 @@ class Param:
 
     @property
     def required(self) -> bool:
-        return self.info.default is _MISSING and not self.nullable
+        """No default, and not Optional[...] (pydantic 1 keeps `X | None` required)."""
+        if self.info.default is not _MISSING:
+            return False
+        return not self.nullable or t.is_pep604(self.annotation)
 
     def default_value(self) -> Any:
         """What predict() gets when the input is absent."""
@@ -108,6 +111,9 @@ def _check_input_type(name: str, annotation: Any) -> None:
             member, _ = t.split_optional(item)
         if member in _SCALARS or t.is_path(member) or t.is_file(member) or t.is_secret(member):
             continue
+        values = t.literal_values(member)
+        if values and all(type(v) in (str, int) for v in values):
+            continue
         raise TypeError(f"Unsupported input type {t.type_name(annotation)} for parameter "
                         f"`{name}`. Supported input types are: {_SUPPORTED}, "
                         "or a List of those types.")
@@ -125,6 +131,10 @@ def _input_type_parts(tp: Any) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         return {"type": "string"}, {"format": "password", "x-cog-secret": True}
     if t.is_path(tp) or t.is_file(tp):
         return {"type": "string"}, {"format": "uri"}
+    values = t.literal_values(tp)
+    if values is not None:
+        kind = "integer" if all(type(v) is int for v in values) else "string"
+        return {"enum": list(values), "type": kind}, {}
     return {"type": _SCALARS[tp]}, {}
 
 
@@ -198,7 +208,7 @@ def input_property(param: Param, order: int, components: Dict[str, Any]) -> Dict
     prop["x-order"] = order
     if param.nullable:
         prop["nullable"] = True
-    return prop
+    return cog_order(prop, order_first=info.default is not None)
 
 
 def input_schema(sig: Signature, title: str = "Input") -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -218,6 +228,49 @@ def kinds(sig: Signature) -> Dict[str, str]:
     return {p.name: p.kind for p in sig.params if p.kind is not None}
 
 
+# The order of keys in Cog's document: FastAPI's OpenAPI Schema model declares these fields in
+# this order and serialises a schema through it, so declared keys come out in this order and
+# others (x-order, x-cog-*) after them as written; "nullable" is added afterwards by Cog's
+# update_nullable_optional, so it comes last.
+_SCHEMA_KEYS = [
+    "$ref", "title", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
+    "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties",
+    "minProperties", "required", "enum", "type", "allOf", "oneOf", "anyOf", "not", "items",
+    "properties", "additionalProperties", "description", "format", "default", "discriminator",
+    "readOnly", "writeOnly", "xml", "externalDocs", "example", "deprecated",
+]
+_KEY_RANK = {k: i for i, k in enumerate(_SCHEMA_KEYS)}
+
+
+def cog_order(node: Any, order_first: bool = True) -> Any:
+    """A schema with its keys (and those of every schema inside it) in Cog's order.
+
+    Extras keep their order, except that x-order (Input()'s own extra) comes first unless
+    order_first is false: pydantic 1 emits a type's extras (x-cog-secret) before it for an
+    input whose default is None."""
+    if not isinstance(node, dict):
+        return node
+    out: Dict[str, Any] = {}
+    for key in sorted((k for k in node if k in _KEY_RANK), key=_KEY_RANK.__getitem__):
+        value = node[key]
+        if key in ("items", "additionalProperties", "not"):
+            value = cog_order(value)
+        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            value = [cog_order(v) for v in value]
+        elif key == "properties" and isinstance(value, dict):
+            value = {k: cog_order(v) for k, v in value.items()}
+        out[key] = value
+    extras = [k for k in node if k not in _KEY_RANK and k != "nullable"]
+    if order_first and "x-order" in extras:
+        extras.remove("x-order")
+        extras.insert(0, "x-order")
+    for key in extras:
+        out[key] = node[key]
+    if "nullable" in node:
+        out["nullable"] = node["nullable"]
+    return out
+
+
 # ---- outputs -------------------------------------------------------------
 
 def _value_schema(tp: Any, components: Dict[str, Any], field: bool = False) -> Dict[str, Any]:
@@ -230,17 +283,32 @@ def _value_schema(tp: Any, components: Dict[str, Any], field: bool = False) -> D
         return {"anyOf": [_value_schema(m, components) for m in members]}
     if tp in _SCALARS:
         return {"type": _SCALARS[tp]}
+    number = t.is_number_type(tp)
+    if number is not None:
+        return {"type": number}
     if t.is_path(tp) or t.is_file(tp):
         return {"type": "string", "format": "uri"}
     if t.is_secret(tp):
         return {"type": "string", "format": "password", "x-cog-secret": True}
     if t.is_dict(tp):
-        return {"type": "object"}
+        value = t.dict_value(tp)
+        inner = _value_schema(value, components) if value is not None else {}
+        return {"type": "object", "additionalProperties": inner} if inner else {"type": "object"}
+    values = t.literal_values(tp)
+    if values is not None:
+        kind = "integer" if all(type(v) is int for v in values) else "string"
+        return {"enum": list(values), "type": kind}
+    if _is_ndarray(tp):
+        return {"type": "array", "items": {}}
     item = t.list_item(tp)
     if item is None:
         item = t.iterator_item(tp)
     if item is not None:
         return {"type": "array", "items": _value_schema(item, components)}
+    if t.is_model(tp) and _pydantic_renders(tp):
+        _pydantic_components(tp, components)
+        ref = {"$ref": f"#/components/schemas/{tp.__name__}"}
+        return {"allOf": [ref]} if field else ref
     if t.is_model(tp):
         if tp.__name__ not in components:
             components[tp.__name__] = {}  # placeholder first: models may refer to themselves
@@ -250,17 +318,38 @@ def _value_schema(tp: Any, components: Dict[str, Any], field: bool = False) -> D
     raise TypeError(f"Unsupported output type {t.type_name(tp)}")
 
 
+def _is_ndarray(tp: Any) -> bool:
+    return isinstance(tp, type) and tp.__name__ == "ndarray" and tp.__module__ == "numpy"
+
+
+def _pydantic_renders(cls: type) -> bool:
+    """True when cls is a pydantic 1 model: pydantic itself renders it, as in Cog."""
+    pyd = t.pydantic_v1()
+    return pyd is not None and isinstance(cls, type) and issubclass(cls, pyd.BaseModel)
+
+
+def _pydantic_components(cls: type, components: Dict[str, Any]) -> None:
+    """Adds cls and every model it refers to, as pydantic 1 renders them for FastAPI."""
+    from pydantic.schema import schema as pydantic_schema
+    doc = pydantic_schema([cls], ref_prefix="#/components/schemas/")
+    for name, node in doc.get("definitions", {}).items():
+        if name not in components:
+            components[name] = cog_order(node)
+
+
 def model_schema(cls: type, title: str, components: Dict[str, Any]) -> Dict[str, Any]:
     """The object schema of a BaseModel subclass, fields in declaration order."""
     props: Dict[str, Any] = {}
     required: List[str] = []
     defaults = _class_defaults(cls)
-    for name, ftype in cls._cog_fields().items():
+    for name, ftype in t.model_fields(cls).items():
         inner, optional = t.split_optional(ftype)
         prop: Dict[str, Any] = {"title": t.title(name)}
         prop.update(_value_schema(inner, components, field=True))
         if defaults.get(name) is not None:
             prop["default"] = jsonable_default(defaults[name])
+        elif "allOf" in prop and len(prop) == 2:
+            prop = prop["allOf"][0]  # pydantic 1: a plain reference when nothing overrides it
         if not optional and inner is not Any and name not in defaults:
             required.append(name)
         props[name] = prop
@@ -269,7 +358,7 @@ def model_schema(cls: type, title: str, components: Dict[str, Any]) -> Dict[str,
         schema["required"] = required
     schema["type"] = "object"
     schema["properties"] = props
-    return schema
+    return cog_order(schema)
 
 
 def _class_defaults(cls: type) -> Dict[str, Any]:
@@ -286,7 +375,15 @@ def output_schema(tp: Any, title: str = "Output") -> Tuple[Dict[str, Any], Dict[
     components: Dict[str, Any] = {}
     inner, nullable = t.split_optional(tp)
     schema: Dict[str, Any]
-    if t.is_model(inner) and inner.__name__ == title:
+    other = "TrainingOutput" if title == "Output" else "Output"
+    if t.is_model(inner) and inner.__name__ in (title, other) and _pydantic_renders(inner):
+        # Cog uses a model named like the schema as it is, and one named like the other
+        # mode's output through a subclass named like the schema (no docstring of its own).
+        cls = inner if inner.__name__ == title else \
+            type(title, (inner,), {"__module__": inner.__module__})
+        _pydantic_components(cls, components)
+        schema = components.pop(title)
+    elif t.is_model(inner) and inner.__name__ == title:
         schema = model_schema(inner, title, components)
     else:
         item = t.iterator_item(inner)
@@ -303,7 +400,22 @@ def output_schema(tp: Any, title: str = "Output") -> Tuple[Dict[str, Any], Dict[
                 schema = {"title": title, **value}
     if nullable:
         schema["nullable"] = True
-    return schema, components
+    _nullable_union_fields(inner, schema, components)
+    return cog_order(schema), components
+
+
+def _nullable_union_fields(tp: Any, schema: Dict[str, Any], components: Dict[str, Any]) -> None:
+    """Cog marks the Optional fields of models named in a Union output as nullable."""
+    members = t.union_args(tp)
+    if not members or "anyOf" not in schema:
+        return
+    for member in members:
+        if not t.is_model(member) or member.__name__ not in components:
+            continue
+        props = components[member.__name__].get("properties", {})
+        for name, ftype in t.model_fields(member).items():
+            if name in props and t.split_optional(ftype)[1]:
+                props[name]["nullable"] = True
 
 
 def schema_for(sig: Signature, mode: str = "predict") -> Dict[str, Any]:

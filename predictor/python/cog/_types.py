@@ -1,10 +1,11 @@
 """cog._types - classifying annotations: shared by the schema and the runtime."""
 import collections.abc
 import pathlib
+import types
 import typing
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
-from .base_model import BaseModel
+from .base_model import FallbackBaseModel
 from .types import AsyncConcatenateIterator, ConcatenateIterator, File, Secret
 
 NoneType = type(None)
@@ -18,11 +19,24 @@ _ITERATOR_ORIGINS = (
 _CONCAT_ORIGINS = (ConcatenateIterator, AsyncConcatenateIterator)
 
 
+_UNION_ORIGINS = (Union, types.UnionType)
+
+
+def is_union(tp: Any) -> bool:
+    """Union[...] / Optional[...] and PEP 604's A | B."""
+    return typing.get_origin(tp) in _UNION_ORIGINS
+
+
+def is_pep604(tp: Any) -> bool:
+    """A | B written with the operator (pydantic 1 treats `X | None` as required)."""
+    return typing.get_origin(tp) is types.UnionType
+
+
 def split_optional(tp: Any) -> Tuple[Any, bool]:
-    """Returns (T, True) for Optional[T] / Union[..., None], else (tp, False).
+    """Returns (T, True) for Optional[T] / Union[..., None] / T | None, else (tp, False).
 
     Union[A, B, None] gives (Union[A, B], True)."""
-    if typing.get_origin(tp) is Union:
+    if is_union(tp):
         args = typing.get_args(tp)
         if NoneType in args:
             rest = tuple(a for a in args if a is not NoneType)
@@ -34,7 +48,7 @@ def split_optional(tp: Any) -> Tuple[Any, bool]:
 
 def union_args(tp: Any) -> Optional[Tuple[Any, ...]]:
     """The members of a Union (None excluded by the caller), or None if not a Union."""
-    if typing.get_origin(tp) is Union:
+    if is_union(tp):
         return typing.get_args(tp)
     return None
 
@@ -72,8 +86,80 @@ def is_dict(tp: Any) -> bool:
     return tp is dict or tp is typing.Dict or typing.get_origin(tp) is dict
 
 
+def dict_value(tp: Any) -> Optional[Any]:
+    """V for Dict[K, V] / dict[K, V]; None for a bare dict (or not a dict)."""
+    if typing.get_origin(tp) is dict:
+        args = typing.get_args(tp)
+        if len(args) == 2:
+            return args[1]
+    return None
+
+
+def literal_values(tp: Any) -> Optional[Tuple[Any, ...]]:
+    """The values of Literal[...], else None."""
+    if typing.get_origin(tp) is typing.Literal:
+        return typing.get_args(tp)
+    return None
+
+
+def pydantic_v1() -> Any:
+    """The pydantic module when it is pydantic 1 (whose schema Cog 0.15.5 renders), else None."""
+    try:
+        import pydantic
+    except ImportError:
+        return None
+    return pydantic if str(getattr(pydantic, "VERSION", "")).startswith("1.") else None
+
+
+def is_pydantic_model(tp: Any) -> bool:
+    """A pydantic (1 or 2) BaseModel subclass, without importing pydantic for it."""
+    if not isinstance(tp, type):
+        return False
+    for klass in tp.__mro__:
+        if klass.__name__ == "BaseModel" and klass.__module__.split(".")[0] == "pydantic":
+            return tp is not klass
+    return False
+
+
 def is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel) and tp is not BaseModel
+    """An output object class: cog.BaseModel or any pydantic BaseModel subclass."""
+    if is_pydantic_model(tp):
+        return True
+    return isinstance(tp, type) and issubclass(tp, FallbackBaseModel) and tp is not FallbackBaseModel
+
+
+def model_fields(cls: type) -> Dict[str, Any]:
+    """Field name -> annotation of an output class, declaration order (bases first)."""
+    if hasattr(cls, "_cog_fields"):
+        return cls._cog_fields()
+    fields = getattr(cls, "__fields__", None)
+    if isinstance(fields, dict):  # pydantic 1; pydantic 2 keeps model_fields
+        hints = typing.get_type_hints(cls)
+        return {name: hints.get(name, Any) for name in fields}
+    fields = getattr(cls, "model_fields", {})
+    hints = typing.get_type_hints(cls)
+    return {name: hints.get(name, Any) for name in fields}
+
+
+def is_number_type(tp: Any) -> Optional[str]:
+    """'number' / 'integer' / 'boolean' for numpy (and other) scalar types, else None.
+
+    np.float64 subclasses float (pydantic 1 renders number); numpy's integer and bool
+    types are classified by their numpy base class, without importing numpy."""
+    if not isinstance(tp, type) or tp in (int, float, bool):
+        return None
+    if issubclass(tp, float):
+        return "number"
+    if issubclass(tp, int) and not issubclass(tp, bool):
+        return "integer"
+    names = {k.__module__ + "." + k.__name__ for k in tp.__mro__}
+    if "numpy.floating" in names:
+        return "number"
+    if "numpy.integer" in names:
+        return "integer"
+    if "numpy.bool_" in names:
+        return "boolean"
+    return None
 
 
 def is_path(tp: Any) -> bool:
@@ -98,7 +184,7 @@ def type_name(tp: Any) -> str:
     if origin is None:
         return getattr(tp, "__name__", repr(tp).replace("typing.", ""))
     args = typing.get_args(tp)
-    if origin is Union:
+    if origin in _UNION_ORIGINS:
         inner, optional = split_optional(tp)
         if optional:
             return f"Optional[{type_name(inner)}]"

@@ -1,4 +1,9 @@
-"""cog.base_model - a small pydantic-like BaseModel for output objects."""
+"""cog.base_model - cog.BaseModel: pydantic 1's BaseModel where it is installed, as in Cog 0.15.5.
+
+Cog's `cog.BaseModel` is `pydantic.BaseModel` itself, so models rely on pydantic behaviour
+(validation, .dict(), Field()). Where pydantic 1 is not importable, a small class with the same
+construction rules stands in (fields are the annotations, missing Optional fields are None).
+"""
 import typing
 from typing import Any, Dict, Union
 
@@ -9,7 +14,7 @@ def _is_optional(tp: Any) -> bool:
     return typing.get_origin(tp) is Union and type(None) in typing.get_args(tp)
 
 
-class BaseModel:
+class FallbackBaseModel:
     """Fields are the class annotations, in declaration order (base classes first).
 
     Construction is by keyword; a missing Optional field defaults to None, a
@@ -82,3 +87,16 @@ class BaseModel:
 
     def __iter__(self):
         return iter(self.dict().items())
+
+
+def _pick() -> type:
+    try:
+        import pydantic
+    except ImportError:
+        return FallbackBaseModel
+    if str(getattr(pydantic, "VERSION", "")).startswith("1."):
+        return pydantic.BaseModel
+    return FallbackBaseModel
+
+
+BaseModel = _pick()

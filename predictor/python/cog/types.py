@@ -1,7 +1,7 @@
 """cog.types - the annotation types a predictor's signature may use."""
 import io
 import pathlib
-from typing import Any, AsyncIterator, Iterator, Optional, TypeVar
+from typing import Any, AsyncIterator, Dict, Iterator, Optional, TypeVar
 
 Item = TypeVar("Item")
 
@@ -45,6 +45,23 @@ def Input(default: Any = _MISSING, description: Optional[str] = None,
 class Path(pathlib.PosixPath):
     """A local file: inputs arrive as one, outputs returned as one become files."""
 
+    # pydantic 1 hooks, so that model fields may be Paths (as Cog's Path allows)
+    @classmethod
+    def __get_validators__(cls) -> Iterator[Any]:
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> pathlib.Path:
+        if isinstance(value, pathlib.PurePath):
+            return value if isinstance(value, pathlib.Path) else Path(value)
+        if isinstance(value, str):
+            return Path(value)
+        raise TypeError(f"expected a path, got {type(value).__name__}")
+
+    @classmethod
+    def __modify_schema__(cls, field_schema: Dict[str, Any]) -> None:
+        field_schema.update(type="string", format="uri")
+
 
 class URLPath(Path):
     """Kept for imports that name it; behaves as a Path."""
@@ -52,6 +69,20 @@ class URLPath(Path):
 
 class File(io.IOBase):
     """Annotation for a file input (an open binary file) or output (a file object)."""
+
+    @classmethod
+    def __get_validators__(cls) -> Iterator[Any]:
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> Any:
+        if isinstance(value, (io.IOBase, str, pathlib.PurePath)) or hasattr(value, "read"):
+            return value
+        raise TypeError(f"expected a file, got {type(value).__name__}")
+
+    @classmethod
+    def __modify_schema__(cls, field_schema: Dict[str, Any]) -> None:
+        field_schema.update(type="string", format="uri")
 
 
 class Secret:
@@ -74,6 +105,22 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._secret_value)
+
+    @classmethod
+    def __get_validators__(cls) -> Iterator[Any]:
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> "Secret":
+        if isinstance(value, Secret):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+
+    @classmethod
+    def __modify_schema__(cls, field_schema: Dict[str, Any]) -> None:
+        field_schema.update(type="string", format="password", **{"x-cog-secret": True})
 
 
 class ConcatenateIterator(Iterator[Item]):
