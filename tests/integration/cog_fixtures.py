@@ -81,9 +81,11 @@ def judge(name, record, cog_fcgi, project, file_name):
         # Cog serves predictions but fails to render its document: ours must at least exist.
         ok = rc == 0 and "/predictions" in json.loads(out or "{}").get("paths", {})
         return ok, "cog-500", "" if ok else f"exit {rc}: {err.strip()[-300:]}"
-    text = err.strip()
-    ok = rc != 0 and file_name in text and re.search(r"line \d+", text) is not None
-    return ok, "refused", text.splitlines()[-1][:300] if text else f"exit {rc}, no message"
+    # one line of the message names the file, a line and the reason: "x.py, line 3: why"
+    where = re.compile(re.escape(file_name) + r", line \d+: \S")
+    lines = [line for line in err.splitlines() if where.search(line)]
+    ok = rc != 0 and bool(lines)
+    return ok, "refused", lines[-1][:300] if lines else f"exit {rc}: {err.strip()[-300:]}"
 
 
 def fixture_project(tmp, cog_tree, name, refs):

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import _util  # noqa: F401  (puts cog on sys.path)
 from cog import BaseModel, File, Path, Secret, current_scope
-from cog import _runtime
+from cog import _loader, _runtime
 
 
 class OutputEncodingTest(unittest.TestCase):
@@ -83,7 +83,7 @@ def load(source: str, ref: str = "predict.py:Predictor", emit=None, train=None):
     with open(os.path.join(d, "predict.py"), "w") as f:
         f.write(textwrap.dedent(source))
     sys.modules.pop("predict", None)
-    _runtime._modules.clear()
+    _loader._modules.clear()
     rt = _runtime.Runtime(emit)
     return rt, rt.start(d, ref, train)
 
@@ -111,7 +111,9 @@ class HandleTest(unittest.TestCase):
                                 "error": None, "id": "x"})
         self.assertEqual([m for m in sent if m["type"] == "output"],
                          [{"type": "output", "item": i, "id": "x"} for i in range(3)])
-        self.assertEqual(sent[0], {"type": "metric", "name": "m", "value": 1.5, "id": "x"})
+        self.assertEqual(sent[0]["type"], "schema")  # sent before import and setup
+        self.assertEqual(sent[0]["predict"], ready["predict"])
+        self.assertEqual(sent[1], {"type": "metric", "name": "m", "value": 1.5, "id": "x"})
 
     def test_defaults_filled_when_absent(self):
         rt, ready = load("""

@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 
 import _util  # noqa: F401  (puts cog on sys.path)
 from cog import BaseModel, BasePredictor, ConcatenateIterator, Input, Path, Secret
-from cog import _runtime, _schema
+from cog import _loader, _runtime, _schema
 
 _STANDARD = {"PredictionRequest", "PredictionResponse", "Status", "WebhookEvent",
              "HTTPValidationError", "ValidationError", "Input", "Output"}
@@ -40,7 +40,7 @@ class ConformanceSchemaTest(unittest.TestCase):
                 continue
             with self.subTest(case=os.path.basename(case)):
                 sys.modules.pop("predict", None)
-                _runtime._modules.clear()
+                _loader._modules.clear()
                 entry = _runtime.Entry(case, _util.predict_ref(case), "predict", {})
                 schema = entry.schema
                 self.assertEqual(dumps(schema["input"]), dumps(expected["Input"]))
@@ -170,8 +170,8 @@ class SignatureSchemaTest(unittest.TestCase):
         class Runner(BaseRunner):
             def run(self, x: int) -> int:
                 return x
-        self.assertEqual(_runtime._method_name(Runner, "predict"), "run")
-        self.assertEqual(_runtime._method_name(BasePredictor, "predict"), "predict")
+        self.assertEqual(_loader.method_name(Runner, "predict"), "run")
+        self.assertEqual(_loader.method_name(BasePredictor, "predict"), "predict")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ callable (the C module _cogfcgi's send() in the worker).
 """
 import asyncio
 import base64
-import importlib
-import importlib.util
 import inspect
 import io
 import numbers
@@ -22,7 +20,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable, Dict, List, Optional
 
-from . import _schema
+from . import _loader, _schema
 from . import _types as t
 from .predictor import BasePredictor, BaseRunner
 from .scope import Scope, _set_scope
@@ -51,53 +49,18 @@ def flush_stdio() -> None:
 
 # ---- loading ---------------------------------------------------------------
 
-_modules: Dict[str, Any] = {}
-
-
-def _import_file(project: str, path: str) -> Any:
-    """Imports a project file once (predict and train may share one)."""
-    full = os.path.abspath(os.path.join(project, path))
-    if full in _modules:
-        return _modules[full]
-    if not path.endswith(".py"):
-        module = importlib.import_module(path.replace("/", "."))
-    else:
-        name = os.path.splitext(os.path.basename(path))[0]
-        spec = importlib.util.spec_from_file_location(name, full)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"Cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    _modules[full] = module
-    return module
-
-
 class Entry:
-    """One loaded entry point (predict or train): the callable and what it declares."""
+    """One loaded entry point (predict or train): the callable and what it declares.
 
-    def __init__(self, project: str, ref: str, mode: str, instances: Dict[str, Any]):
-        path, sep, name = ref.rpartition(":")
-        if not sep or not path or not name:
-            raise ValueError(f"Invalid predictor reference {ref!r}: expected file.py:Name")
-        module = _import_file(project, path)
-        if not hasattr(module, name):
-            raise AttributeError(f"Can't find {name} in {path}")
-        target = getattr(module, name)
+    schema is what the front was told (from the fast path when it worked); sig is read from
+    the real callable and drives input conversion and output checks."""
+
+    def __init__(self, project: str, ref: str, mode: str, instances: Dict[str, Any],
+                 schema: Optional[Dict[str, Any]] = None):
         self.mode = mode
-        self.instance: Any = None
-        if inspect.isclass(target):
-            key = f"{os.path.abspath(os.path.join(project, path))}:{name}"
-            if key not in instances:
-                instances[key] = target()
-            self.instance = instances[key]
-            self.fn = getattr(self.instance, _method_name(target, mode))
-        elif callable(target):
-            self.fn = target
-        else:
-            raise TypeError(f"{name} in {path} is neither a class nor a function")
-        self.sig = _schema.read_signature(self.fn)
-        self.schema = _schema.schema_for(self.sig, mode)
+        self.instance, self.fn = _loader.import_target(project, ref, mode, instances)
+        self.sig = _loader.signature_of(project, self.fn)
+        self.schema = schema if schema is not None else _schema.schema_for(self.sig, mode)
         self.is_async = inspect.iscoroutinefunction(self.fn) or inspect.isasyncgenfunction(self.fn)
         self.out_item = t.iterator_item(t.split_optional(self.sig.output)[0])
         if self.out_item is None and (inspect.isgeneratorfunction(self.fn)
@@ -107,16 +70,11 @@ class Entry:
         self.concurrency = getattr(self.fn, "_cog_concurrency", None)
 
 
-def _method_name(cls: type, mode: str) -> str:
-    """train, or run for BaseRunner-style classes that define run() and not predict()."""
-    if mode == "train":
-        return "train"
-    run = getattr(cls, "run", None)
-    predict = getattr(cls, "predict", None)
-    if run is not None and run is not BaseRunner.run and \
-            (predict is None or predict is BasePredictor.predict):
-        return "run"
-    return "predict"
+def _where_of(project: str, fn: Any) -> str:
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is None:
+        return "?, line 1"
+    return _loader._where(project, code.co_filename, code.co_firstlineno)
 
 
 # ---- input conversion --------------------------------------------------------
@@ -332,6 +290,7 @@ class Runtime:
     def __init__(self, emit: Optional[Emit] = None):
         self.emit = emit or (lambda msg: None)
         self.entries: Dict[str, Entry] = {}
+        self.schemas: Dict[str, Dict[str, Any]] = {}
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.running = False
         self.cancel_requested = False
@@ -340,16 +299,33 @@ class Runtime:
 
     # -- start-up ------------------------------------------------------------
 
+    @staticmethod
+    def _refs(predict_ref: Optional[str], train_ref: Optional[str]) -> Dict[str, str]:
+        refs = {m: r for m, r in (("predict", predict_ref), ("train", train_ref)) if r}
+        if not refs:
+            raise _loader.LoadError("cog.yaml, line 1: no predict or train entry configured")
+        return refs
+
+    def read_schemas(self, project: str, predict_ref: Optional[str],
+                     train_ref: Optional[str]) -> None:
+        """The schemas without setup (fast path, else a full import); raises LoadError."""
+        for mode, ref in self._refs(predict_ref, train_ref).items():
+            self.schemas[mode], _ = _loader.schema_of(project, ref, mode)
+
     def load(self, project: str, predict_ref: Optional[str],
              train_ref: Optional[str]) -> None:
-        """Imports the project and reads the signatures; raises what went wrong."""
+        """Imports the project and reads the signatures; raises LoadError."""
         instances: Dict[str, Any] = {}
-        if predict_ref:
-            self.entries["predict"] = Entry(project, predict_ref, "predict", instances)
-        if train_ref:
-            self.entries["train"] = Entry(project, train_ref, "train", instances)
-        if not self.entries:
-            raise ValueError("No predict or train entry configured in cog.yaml")
+        for mode, ref in self._refs(predict_ref, train_ref).items():
+            self.entries[mode] = Entry(project, ref, mode, instances, self.schemas.get(mode))
+            self.schemas[mode] = self.entries[mode].schema
+            entry = self.entries[mode]
+            setup = getattr(entry.instance, "setup", None)
+            if setup is not None and inspect.iscoroutinefunction(setup) and not entry.is_async:
+                # Cog refuses this pairing when it loads the predictor
+                raise _loader.LoadError(
+                    f"{_where_of(project, setup)}: Invalid predictor: "
+                    "to use an async setup method you must use an async predict method")
 
     def concurrency(self) -> int:
         entry = self.entries.get("predict") or self.entries.get("train")
@@ -361,25 +337,45 @@ class Runtime:
         return 1
 
     def _ready(self, ok: bool, error: Optional[str], concurrency: int = 1) -> Dict[str, Any]:
-        schemas = {m: (e.schema if e else None) for m, e in
-                   (("predict", self.entries.get("predict")), ("train", self.entries.get("train")))}
-        return {"type": "ready", "ok": ok, "error": error, "predict": schemas["predict"],
-                "train": schemas["train"], "concurrency": concurrency,
+        return {"type": "ready", "ok": ok, "error": error,
+                "predict": self.schemas.get("predict"), "train": self.schemas.get("train"),
+                "concurrency": concurrency,
                 "python_version": ".".join(str(v) for v in sys.version_info[:3])}
+
+    def _load_failed(self, exc: BaseException) -> Dict[str, Any]:
+        """The ready frame of a predictor that cannot be loaded: the traceback in the logs,
+        then the one-line reason ("file, line N: why") as the last log line and the error."""
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc
+        message = str(exc) or type(exc).__name__
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        sys.stderr.write("Error while loading predictor:\n\n")
+        traceback.print_exception(type(cause), cause, cause.__traceback__)
+        sys.stderr.write(message + "\n")
+        flush_stdio()
+        self.entries.clear()
+        return self._ready(False, message)
 
     def start(self, project: str, predict_ref: Optional[str],
               train_ref: Optional[str]) -> Dict[str, Any]:
-        """Loads, runs setup() once and returns the ready frame."""
+        """Reads the schemas and sends them (a schema frame) before anything of the model runs,
+        then imports, runs setup() once and returns the ready frame. With
+        COG_FCGI_SCHEMA_ONLY=1 in the environment (`cog-fcgi schema`) it stops after the
+        schemas: nothing of the model but its declarations runs."""
         signal.signal(signal.SIGUSR1, self._on_cancel_signal)
         try:
-            self.load(project, predict_ref, train_ref)
+            self.read_schemas(project, predict_ref, train_ref)
         except BaseException as exc:  # SyntaxError, SystemExit at import... all are load errors
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            sys.stderr.write("Error while loading predictor:\n\n" + traceback.format_exc())
-            flush_stdio()
-            self.entries.clear()
-            return self._ready(False, str(exc) or type(exc).__name__)
+            self.schemas.clear()
+            return self._load_failed(exc)
+        if os.environ.get("COG_FCGI_SCHEMA_ONLY") == "1":
+            return self._ready(True, None)
+        self.emit({"type": "schema", "predict": self.schemas.get("predict"),
+                   "train": self.schemas.get("train")})
+        try:
+            self.load(project, predict_ref, train_ref)
+        except BaseException as exc:
+            return self._load_failed(exc)
         concurrency = 1
         try:
             concurrency = self.concurrency()

@@ -116,7 +116,7 @@ def _check_input_type(name: str, annotation: Any) -> None:
             continue
         raise TypeError(f"Unsupported input type {t.type_name(annotation)} for parameter "
                         f"`{name}`. Supported input types are: {_SUPPORTED}, "
-                        "or a List of those types.")
+                        "or a Union or List of those types.")
 
 
 def _input_type_parts(tp: Any) -> Tuple[Dict[str, Any], Dict[str, Any]]:
