@@ -555,6 +555,8 @@ int cf_cli_schema(int argc, char **argv)
     cf_log_set_level(CF_LOG_WARN);
     cf_model_log_set_raw(1);
     cf_project proj;
+    /* the worker reads the schema and stops there: setup() never runs for `schema` */
+    setenv("COG_FCGI_SCHEMA_ONLY", "1", 1);
     cf_runner *r = start_runner(&proj, dir, NULL, 0);
     if (r == NULL)
         return 1;

@@ -103,10 +103,12 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     }
 
     /* The schema comes from the worker; a request that arrives during
-     * setup waits for it rather than being refused. */
+     * setup waits for it rather than being refused. Once the worker's early
+     * schema frame is in, the input is validated first (a 422 does not wait
+     * for setup) and only a valid one waits, below. */
     int ready = 0;
     schema = cf_runner_schema(app->runner, training, &ready, &err);
-    if (ready == 0) {
+    if (ready == 0 && schema == NULL) {
         cf_runner_wait_ready(app->runner);
         json_decref(schema);
         schema = cf_runner_schema(app->runner, training, &ready, &err);
@@ -157,6 +159,15 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
             goto out;
         }
         p->deadline = cf_monotonic() + secs;
+    }
+
+    if (ready == 0) {
+        cf_runner_wait_ready(app->runner);
+        json_decref(cf_runner_schema(app->runner, training, &ready, &err));
+        if (ready < 0) {
+            cf_respond_detail(req, 503, err.msg);
+            goto out;
+        }
     }
 
     json_t *accepted = NULL;

@@ -334,6 +334,27 @@ static void handle_ready(cf_runner *r, json_t *msg)
     pthread_cond_broadcast(&r->ready_cond);
 }
 
+/* The worker's early "schema" frame, sent before it imports the module and runs
+ * setup(): from now on /openapi.json is served and inputs are validated (422s)
+ * while setup() runs. The ready frame that follows replaces it. */
+static void handle_schema(cf_runner *r, json_t *msg)
+{
+    cf_error err;
+    cf_error_clear(&err);
+    json_t *predict = json_object_get(msg, "predict");
+    json_t *train = json_object_get(msg, "train");
+    if (!json_is_object(predict) || r->ready_msg != NULL)
+        return;
+    json_t *doc = cf_openapi_build(predict, json_is_object(train) ? train : NULL, &err);
+    if (doc == NULL) {
+        cf_log_error("CF0305", "cannot build the OpenAPI document: %s", err.msg);
+        return;
+    }
+    json_decref(r->openapi);
+    r->openapi = doc;
+    r->ready_msg = json_incref(msg);
+}
+
 static void handle_done(cf_runner *r, json_t *msg)
 {
     cf_prediction *p = r->current;
@@ -437,6 +458,8 @@ static void handle_frame(cf_runner *r, json_t *msg)
         handle_output(r, msg);
     else if (strcmp(type, "metric") == 0)
         handle_metric(r, msg);
+    else if (strcmp(type, "schema") == 0)
+        handle_schema(r, msg);
     else
         cf_log_warn("CF0309", "unknown frame type %s from the worker", type);
 }

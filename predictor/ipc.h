@@ -15,6 +15,11 @@
  *      "kinds" names the inputs whose values need care in the front: files
  *      to materialise (also for List[Path]) and secrets to mask. ok=false
  *      with predict=null means the predictor could not be loaded or typed.
+ *   {"type":"schema","predict":SCHEMA|null,"train":SCHEMA|null}
+ *      sent once before the ready frame, as soon as the schemas are known (read
+ *      from the predictor's declarations, before the module is imported for
+ *      real and setup() runs): the front serves /openapi.json and validates
+ *      inputs from it during setup. Not sent when the predictor cannot be typed.
  *   {"type":"output","item":JSON}      one yielded item of an iterator output
  *   {"type":"metric","name":STR,"value":JSON}   current_scope().record_metric
  *   {"type":"done","status":"succeeded"|"failed"|"canceled",
