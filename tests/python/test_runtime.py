@@ -70,7 +70,8 @@ class InputConversionTest(unittest.TestCase):
         self.assertEqual([type(p) for p in conv(["/a", "/b"], List[Path], opened)], [Path, Path])
         s = conv("pw", Secret, opened)
         self.assertEqual((s.get_secret_value(), repr(s)), ("pw", "Secret('**********')"))
-        self.assertEqual(repr(conv(2, float, opened)), "2.0")
+        self.assertEqual(repr(conv(2.0, float, opened)), "2.0")
+        self.assertEqual(repr(conv(2, float, opened)), "2")  # a default as written
         self.assertIsNone(conv(None, Optional[Path], opened))
         with tempfile.NamedTemporaryFile() as f:
             fh = conv(f.name, File, opened)

@@ -54,6 +54,7 @@ class Worker:
         os.set_blocking(self.diag_fd, False)
         self.logs = b""
         self.diag = b""
+        self.schema_frame = None
 
     def _read_exact(self, n, deadline):
         buf = b""
@@ -70,10 +71,18 @@ class Worker:
             buf += chunk
         return buf
 
-    def recv(self, timeout=TIMEOUT):
+    def recv_frame(self, timeout=TIMEOUT):
         deadline = time.monotonic() + timeout
         (n,) = struct.unpack(">I", self._read_exact(4, deadline))
         return json.loads(self._read_exact(n, deadline))
+
+    def recv(self, timeout=TIMEOUT):
+        """The next frame; the early schema frame is kept in self.schema_frame and skipped."""
+        msg = self.recv_frame(timeout)
+        if msg.get("type") == "schema":
+            self.schema_frame = msg
+            msg = self.recv_frame(timeout)
+        return msg
 
     def send(self, msg):
         data = json.dumps(msg).encode()
@@ -164,6 +173,43 @@ def t_setup_logs_and_int_output():
     _, _, done, _ = w.predict({"n": 0}, pid="p2")
     check(done["output"] == 0 and done["status"] == "succeeded", f"falsy output kept: {done}")
     check(w.close() == 0, "exit status after shutdown")
+
+
+def t_schema_frame_before_setup():
+    d = project("import time\nfrom cog import BasePredictor, Input\n\n"
+                "class Predictor(BasePredictor):\n"
+                "    def setup(self):\n        print('setting up', end='')\n        time.sleep(1.5)\n\n"
+                "    def predict(self, n: int = Input(ge=1)) -> int:\n"
+                "        print('no newline', end='')\n        return n\n")
+    w = Worker(d)
+    start = time.monotonic()
+    first = w.recv_frame()
+    early = time.monotonic() - start
+    check(first["type"] == "schema", f"first frame: {first}")
+    check(early < 1.5, f"the schema frame came {early:.2f} s after start, before setup() ended")
+    check(first["predict"]["input"]["properties"]["n"]["minimum"] == 1.0, f"schema: {first}")
+    ready = w.recv()
+    check(ready["ok"] is True and ready["predict"] == first["predict"], f"ready: {ready}")
+    logs = w.drain_logs()
+    check(logs == "setting up\n", f"the open setup line is ended: {logs!r}")
+    _, _, done, logs = w.predict({"n": 2})
+    check(done["output"] == 2 and logs == "no newline\n", f"done {done} logs {logs!r}")
+    w.close()
+    shutil.rmtree(d)
+
+
+def t_schema_only():
+    d = project("import subprocess\nsubprocess.run(['cog-fcgi-no-such-program'], check=True)\n"
+                "from cog import BasePredictor\n\nclass Predictor(BasePredictor):\n"
+                "    def setup(self):\n        raise RuntimeError('setup ran')\n\n"
+                "    def predict(self, s: str) -> str:\n        return s\n")
+    w = Worker(d, env={"COG_FCGI_SCHEMA_ONLY": "1"})
+    ready = w.recv()
+    check(w.schema_frame is None, "no schema frame in schema-only mode: ready carries it")
+    check(ready["ok"] is True and ready["predict"]["input"]["required"] == ["s"], f"ready {ready}")
+    check(w.drain_logs() == "", "nothing of the module ran")
+    w.close()
+    shutil.rmtree(d)
 
 
 def t_setup_failed():
@@ -442,6 +488,7 @@ CHECKS = [
     t_concatenate_output, t_predict_exception, t_float_list_input, t_cancel_sync,
     t_files_and_object_output, t_kitchen_sink_inputs, t_async_iterator_metrics_context_cancel,
     t_concurrency_needs_async, t_type_check_runner_and_function, t_worker_death_in_predict,
+    t_schema_frame_before_setup, t_schema_only,
 ]
 
 

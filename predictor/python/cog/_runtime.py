@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable, Dict, List, Optional
 
-from . import _loader, _schema
+from . import _loader, _logs, _schema
 from . import _types as t
 from .predictor import BasePredictor, BaseRunner
 from .scope import Scope, _set_scope
@@ -102,8 +102,9 @@ def _convert_input(value: Any, tp: Any, opened: List[Any]) -> Any:
         return Path(value)
     if t.is_secret(tp):
         return Secret(value)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    # A float input arrives as an int only when it is the default as written
+    # (`Input(default=1)`): the front sends validated values as floats, and pydantic 1
+    # does not validate defaults, so Cog passes the int as it is.
     return value
 
 
@@ -363,6 +364,7 @@ class Runtime:
         COG_FCGI_SCHEMA_ONLY=1 in the environment (`cog-fcgi schema`) it stops after the
         schemas: nothing of the model but its declarations runs."""
         signal.signal(signal.SIGUSR1, self._on_cancel_signal)
+        _logs.install()
         try:
             self.read_schemas(project, predict_ref, train_ref)
         except BaseException as exc:  # SyntaxError, SystemExit at import... all are load errors
@@ -384,9 +386,11 @@ class Runtime:
                     raise ValueError(_CONCURRENCY_ERROR)
             self._setup()
         except (Exception, SystemExit) as exc:
+            _logs.end_lines()
             traceback.print_exc()
             flush_stdio()
             return self._ready(False, str(exc) or type(exc).__name__, concurrency)
+        _logs.end_lines()
         flush_stdio()
         return self._ready(True, None, concurrency)
 
@@ -505,22 +509,27 @@ class Runtime:
             self.running = False
             if self.cancel_requested:
                 return _done("canceled", pid=pid)
+            _logs.end_lines()
             traceback.print_exc()
             return _done("failed", error=str(exc) or type(exc).__name__, pid=pid)
         except OutputTypeError as exc:
             self.running = False
+            _logs.end_lines()
             sys.stderr.write(f"{exc}\n")
             return _done("failed", error=str(exc), pid=pid)
         except MemoryError:
             self.running = False
+            _logs.end_lines()
             traceback.print_exc()
             return _done("failed", error="MemoryError: the model ran out of memory "
                          "(the worker's --worker-memory limit or the host's)", pid=pid)
         except (Exception, KeyboardInterrupt) as exc:
             self.running = False
+            _logs.end_lines()
             traceback.print_exc()
-            # an exception without a message still says what it was
-            return _done("failed", error=str(exc) or type(exc).__name__, pid=pid)
+            # str(e), as Cog reports it: an exception without a message is "" (the
+            # traceback in the logs says what it was)
+            return _done("failed", error=str(exc), pid=pid)
         except SystemExit as exc:
             # Cog treats this as the worker dying; the front restarts us.
             self.running = False
@@ -538,6 +547,7 @@ class Runtime:
                     f.close()
                 except Exception:
                     pass
+            _logs.end_lines()
             flush_stdio()
 
     def _emit_metric(self, msg: Dict[str, Any]) -> None:
