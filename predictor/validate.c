@@ -586,6 +586,79 @@ static const json_t *cf_v_resolve(const cf_vctx *c, const json_t *schema)
     return schema;
 }
 
+/* head followed by the members as Python prints them, comma-separated: the
+ * "permitted: 'a', 'b'" of pydantic's enum and Literal errors. Malloc'd, or
+ * NULL when memory is gone. */
+static char *cf_v_permitted_msg(const char *head, const json_t *members)
+{
+    size_t cap = 128;
+    size_t len = 0;
+    size_t i;
+    const json_t *m;
+    char *msg = malloc(cap);
+    if (msg == NULL) {
+        return NULL;
+    }
+    len = strlen(head);
+    if (len + 1 > cap && (cap = len * 2 + 1, msg = realloc(msg, cap)) == NULL) {
+        return NULL;
+    }
+    memcpy(msg, head, len + 1);
+    json_array_foreach(members, i, m) {
+        char num[40];
+        char *piece = NULL;
+        if (json_is_string(m)) {
+            piece = cf_py_str_repr(json_string_value(m));
+        } else if (json_is_integer(m)) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(m));
+            piece = strdup(num);
+        } else if (json_is_real(m)) {
+            piece = strdup(cf_py_float_repr(json_real_value(m), num, sizeof(num)));
+        } else {
+            piece = json_dumps(m, JSON_ENCODE_ANY | JSON_COMPACT);
+        }
+        size_t need = len + (piece ? strlen(piece) : 0) + 3;
+        if (piece == NULL || (need > cap && (cap = need * 2, msg = realloc(msg, cap)) == NULL)) {
+            free(piece);
+            free(msg);
+            return NULL;
+        }
+        len += (size_t)sprintf(msg + len, "%s%s", i > 0 ? ", " : "", piece);
+        free(piece);
+    }
+    return msg;
+}
+
+/* typing.Literal[...] (kind "literal"): the value must be one of the members
+ * as it is, no coercion (a number equal to an integer member matches it, as
+ * Python's == does); the member is what predict() gets. pydantic 1 says
+ * "unexpected value; permitted: 'a', 'b'" (value_error.const). */
+static json_t *cf_v_literal(cf_vctx *c, const json_t *schema, const json_t *v, const json_t *loc)
+{
+    const json_t *members = json_object_get(schema, "enum");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(members, i, m) {
+        if (json_equal(m, v) || (json_is_number(m) && json_is_number(v) &&
+                                 json_number_value(m) == json_number_value(v))) {
+            json_t *out = json_deep_copy(m);
+            if (out == NULL) {
+                cf_v_oom(c);
+            }
+            return out;
+        }
+    }
+    char *msg = cf_v_permitted_msg("unexpected value; permitted: ", members);
+    if (msg == NULL) {
+        cf_v_oom(c);
+        return NULL;
+    }
+    cf_v_error(c, loc, msg, "value_error.const",
+               json_pack("{s:O, s:O}", "given", (json_t *)v, "permitted", (json_t *)members));
+    free(msg);
+    return NULL;
+}
+
 /* Choices: an IntEnum coerces with int_validator first, a str Enum takes
  * the value as it is; then the value must be a member. */
 static json_t *cf_v_enum(cf_vctx *c, const json_t *schema, const json_t *v, const json_t *loc)
@@ -618,38 +691,10 @@ static json_t *cf_v_enum(cf_vctx *c, const json_t *schema, const json_t *v, cons
     json_decref(val);
 
     /* "value is not a valid enumeration member; permitted: 'a', 'b'" */
-    size_t cap = 128;
-    size_t len = 0;
-    char *msg = malloc(cap);
-    const char *head = "value is not a valid enumeration member; permitted: ";
+    char *msg = cf_v_permitted_msg("value is not a valid enumeration member; permitted: ", members);
     if (msg == NULL) {
         cf_v_oom(c);
         return NULL;
-    }
-    len = strlen(head);
-    memcpy(msg, head, len + 1);
-    json_array_foreach(members, i, m) {
-        char num[40];
-        char *piece = NULL;
-        if (json_is_string(m)) {
-            piece = cf_py_str_repr(json_string_value(m));
-        } else if (json_is_integer(m)) {
-            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(m));
-            piece = strdup(num);
-        } else if (json_is_real(m)) {
-            piece = strdup(cf_py_float_repr(json_real_value(m), num, sizeof(num)));
-        } else {
-            piece = json_dumps(m, JSON_ENCODE_ANY | JSON_COMPACT);
-        }
-        size_t need = len + (piece ? strlen(piece) : 0) + 3;
-        if (piece == NULL || (need > cap && (cap = need * 2, msg = realloc(msg, cap)) == NULL)) {
-            free(piece);
-            free(msg);
-            cf_v_oom(c);
-            return NULL;
-        }
-        len += (size_t)sprintf(msg + len, "%s%s", i > 0 ? ", " : "", piece);
-        free(piece);
     }
     cf_v_error(c, loc, msg, "type_error.enum", json_pack("{s:O}", "enum_values", (json_t *)members));
     free(msg);
@@ -759,7 +804,8 @@ json_t *cf_v_value(cf_vctx *c, const json_t *prop, const json_t *v, const json_t
     json_t *out = NULL;
 
     if (json_is_array(json_object_get(schema, "enum"))) {
-        out = cf_v_enum(c, schema, v, loc);
+        int literal = kind != NULL && strcmp(kind, "literal") == 0;
+        out = literal ? cf_v_literal(c, schema, v, loc) : cf_v_enum(c, schema, v, loc);
     } else if (json_is_array(any)) {
         out = cf_v_union(c, any, v, loc, kind);
     } else if (type == NULL) {

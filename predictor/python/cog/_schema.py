@@ -50,7 +50,8 @@ class Signature:
 
 
 def _kind(annotation: Any) -> Optional[str]:
-    """'path', 'file' or 'secret' when the input (or its items) need care in the front."""
+    """'path', 'file', 'secret' or 'literal' when the input (or its items) need care in the
+    front."""
     tp, _ = t.split_optional(annotation)
     members = t.union_args(tp) or (tp,)
     for member in members:
@@ -63,6 +64,8 @@ def _kind(annotation: Any) -> Optional[str]:
             return "path"
         if t.is_secret(member):
             return "secret"
+        if t.literal_values(member) is not None:
+            return "literal"  # validated as pydantic 1 validates a Literal (no coercion)
     return None
 
 
