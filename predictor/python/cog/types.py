@@ -123,6 +123,24 @@ class Secret:
         field_schema.update(type="string", format="password", **{"x-cog-secret": True})
 
 
+class URLFile(File):
+    """Newer Cog's lazily opened http(s) file; here an annotation that behaves as File."""
+
+
+class ExperimentalFeatureWarning(Warning):
+    """Cog 0.15.5's warning category for experimental features; models filter it."""
+
+
+class _OpaqueMarker:
+    """typing.Annotated[T, Opaque] (newer Cog): T is passed through as an opaque JSON object."""
+
+    def __repr__(self) -> str:
+        return "cog.Opaque"
+
+
+Opaque = _OpaqueMarker()
+
+
 class ConcatenateIterator(Iterator[Item]):
     """An iterator output whose items clients show concatenated (token streams)."""
 
