@@ -336,14 +336,16 @@ static void handle_ready(cf_runner *r, json_t *msg)
 
 /* The worker's early "schema" frame, sent before it imports the module and runs
  * setup(): from now on /openapi.json is served and inputs are validated (422s)
- * while setup() runs. The ready frame that follows replaces it. */
+ * while setup() runs. The ready frame that follows replaces it. A worker
+ * restarted after a crash sends one too; the schema of its last ready frame
+ * stays then. */
 static void handle_schema(cf_runner *r, json_t *msg)
 {
     cf_error err;
     cf_error_clear(&err);
     json_t *predict = json_object_get(msg, "predict");
     json_t *train = json_object_get(msg, "train");
-    if (!json_is_object(predict) || r->ready_msg != NULL)
+    if (!json_is_object(predict) || r->ever_ready)
         return;
     json_t *doc = cf_openapi_build(predict, json_is_object(train) ? train : NULL, &err);
     if (doc == NULL) {

@@ -20,6 +20,11 @@
  *      from the predictor's declarations, before the module is imported for
  *      real and setup() runs): the front serves /openapi.json and validates
  *      inputs from it during setup. Not sent when the predictor cannot be typed.
+ *      With COG_FCGI_SCHEMA_ONLY=1 in the worker's environment (`cog-fcgi
+ *      schema`) the ready frame follows at once and nothing of the model runs
+ *      but its declarations; with COG_FCGI_SCHEMA_ONLY=import the module is
+ *      imported and the predictor checked, and ready says what failed, but
+ *      setup() does not run.
  *   {"type":"output","item":JSON}      one yielded item of an iterator output
  *   {"type":"metric","name":STR,"value":JSON}   current_scope().record_metric
  *   {"type":"done","status":"succeeded"|"failed"|"canceled",

@@ -209,6 +209,12 @@ def t_schema_only():
     check(ready["ok"] is True and ready["predict"]["input"]["required"] == ["s"], f"ready {ready}")
     check(w.drain_logs() == "", "nothing of the module ran")
     w.close()
+    w = Worker(d, env={"COG_FCGI_SCHEMA_ONLY": "import"})
+    ready = w.recv()
+    check(ready["ok"] is False and ready["predict"] is not None, f"import mode: {ready}")
+    check(ready["error"].startswith("predict.py, line 2: FileNotFoundError"), f"{ready['error']}")
+    check("setup ran" not in w.drain_logs(), "setup() did not run")
+    w.close()
     shutil.rmtree(d)
 
 

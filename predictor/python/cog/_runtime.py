@@ -362,7 +362,10 @@ class Runtime:
         """Reads the schemas and sends them (a schema frame) before anything of the model runs,
         then imports, runs setup() once and returns the ready frame. With
         COG_FCGI_SCHEMA_ONLY=1 in the environment (`cog-fcgi schema`) it stops after the
-        schemas: nothing of the model but its declarations runs."""
+        schemas: nothing of the model but its declarations runs. With
+        COG_FCGI_SCHEMA_ONLY=import it also imports the module for real and checks the
+        predictor (the ready frame says what fails, with file and line) but does not run
+        setup(): what `cog-fcgi check` can use to say what setup will lack."""
         signal.signal(signal.SIGUSR1, self._on_cancel_signal)
         _logs.install()
         try:
@@ -370,7 +373,8 @@ class Runtime:
         except BaseException as exc:  # SyntaxError, SystemExit at import... all are load errors
             self.schemas.clear()
             return self._load_failed(exc)
-        if os.environ.get("COG_FCGI_SCHEMA_ONLY") == "1":
+        only = os.environ.get("COG_FCGI_SCHEMA_ONLY")
+        if only == "1":
             return self._ready(True, None)
         self.emit({"type": "schema", "predict": self.schemas.get("predict"),
                    "train": self.schemas.get("train")})
@@ -378,6 +382,11 @@ class Runtime:
             self.load(project, predict_ref, train_ref)
         except BaseException as exc:
             return self._load_failed(exc)
+        if only == "import":
+            # `cog-fcgi check`: the module imports and the predictor is valid; setup() is
+            # not run
+            flush_stdio()
+            return self._ready(True, None)
         concurrency = 1
         try:
             concurrency = self.concurrency()
