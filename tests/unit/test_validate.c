@@ -284,6 +284,45 @@ static void test_kinds_and_union(void **state)
     json_decref(details);
 }
 
+/* typing.Literal (kind "literal"): members as they are, pydantic 1's const error. */
+static void test_literal(void **state)
+{
+    (void)state;
+    json_t *schema = parse("{\"type\":\"object\",\"properties\":{"
+                           "\"m\":{\"enum\":[\"fast\",\"slow\"],\"type\":\"string\",\"x-order\":0},"
+                           "\"n\":{\"enum\":[1,2],\"type\":\"integer\",\"x-order\":1}}}");
+    json_t *kinds = parse("{\"m\":\"literal\",\"n\":\"literal\"}");
+    json_t *input = parse("{\"m\":\"medium\",\"n\":\"2\"}");
+    json_t *details = json_array();
+    json_t *out = NULL;
+    cf_error err;
+    assert_int_equal(cf_validate_input(schema, NULL, kinds, input, &out, details, &err), CF_EINVAL);
+    assert_int_equal(json_array_size(details), 2);
+    json_t *d0 = json_array_get(details, 0);
+    assert_string_equal(json_string_value(json_object_get(d0, "msg")),
+                        "unexpected value; permitted: 'fast', 'slow'");
+    assert_string_equal(json_string_value(json_object_get(d0, "type")), "value_error.const");
+    json_t *ctx = parse("{\"given\":\"medium\",\"permitted\":[\"fast\",\"slow\"]}");
+    assert_true(json_equal(json_object_get(d0, "ctx"), ctx));
+    json_decref(ctx);
+    /* "2" is not coerced to a Literal's 2 */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(details, 1), "msg")),
+                        "unexpected value; permitted: 1, 2");
+    json_array_clear(details);
+    json_decref(input);
+    input = parse("{\"m\":\"slow\",\"n\":2.0}");
+    assert_int_equal(cf_validate_input(schema, NULL, kinds, input, &out, details, &err), 0);
+    json_t *want = parse("{\"m\":\"slow\",\"n\":2}");
+    assert_true(json_equal(out, want));
+    assert_true(json_is_integer(json_object_get(out, "n")));
+    json_decref(want);
+    json_decref(out);
+    json_decref(schema);
+    json_decref(kinds);
+    json_decref(input);
+    json_decref(details);
+}
+
 static void test_bad_pattern_is_not_a_422(void **state)
 {
     (void)state;
@@ -354,6 +393,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_file_inputs),
         cmocka_unit_test(test_kinds_and_union),
         cmocka_unit_test(test_bad_pattern_is_not_a_422),
+        cmocka_unit_test(test_literal),
         cmocka_unit_test(test_py_float_repr),
         cmocka_unit_test(test_normalize_datetime),
     };
