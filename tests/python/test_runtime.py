@@ -15,6 +15,38 @@ from cog import _loader, _runtime
 
 
 class OutputEncodingTest(unittest.TestCase):
+    def test_numpy_values_are_converted(self):
+        try:
+            import numpy as np
+        except ImportError:
+            self.skipTest("numpy not installed")
+        enc = _runtime.encode_output
+        self.assertEqual(repr(enc(np.float64(1.5), np.float64)), "1.5")
+        self.assertIs(type(enc(np.int64(3), int)), int)
+        self.assertIs(type(enc(np.float32(0.5), float)), float)
+        self.assertEqual(enc(np.arange(3), Any), [0, 1, 2])
+        self.assertEqual(enc([{"i": np.int64(2)}], List[Dict[str, int]]), [{"i": 2}])
+        self.assertEqual(enc({"a": {"b": "c"}}, Dict[str, Dict[str, str]]), {"a": {"b": "c"}})
+        with self.assertRaises(_runtime.OutputTypeError):
+            enc({"a": {"b": 1}}, Dict[str, Dict[str, str]])
+
+    def test_pydantic_model_output(self):
+        try:
+            import pydantic
+        except ImportError:
+            self.skipTest("pydantic not installed")
+
+        class Point(pydantic.BaseModel):
+            x: int
+
+        class Out(pydantic.BaseModel):
+            """Doc."""
+            p: Point
+            tags: List[str] = []
+            note: Optional[str] = None
+        value = _runtime.encode_output(Out(p=Point(x=1)), Out)
+        self.assertEqual(value, {"p": {"x": 1}, "tags": [], "note": None})
+
     def test_scalars_keep_their_kind(self):
         enc = _runtime.encode_output
         self.assertIs(enc(True, bool), True)

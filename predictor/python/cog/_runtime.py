@@ -233,7 +233,10 @@ def encode_output(value: Any, tp: Any) -> Any:
         raise _wrong(inner, value)
     if t.is_dict(inner):
         if isinstance(value, dict):
-            return {str(k): encode_any(v) for k, v in value.items()}
+            vtype = t.dict_value(inner)
+            if vtype is None or vtype is Any:
+                return {str(k): encode_any(v) for k, v in value.items()}
+            return {str(k): encode_output(v, vtype) for k, v in value.items()}
         raise _wrong(inner, value)
     if t.is_model(inner):
         if isinstance(value, dict):

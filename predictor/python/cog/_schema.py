@@ -211,7 +211,7 @@ def input_property(param: Param, order: int, components: Dict[str, Any]) -> Dict
     prop["x-order"] = order
     if param.nullable:
         prop["nullable"] = True
-    return cog_order(prop, order_first=info.default is not None)
+    return cog_order(prop)
 
 
 def input_schema(sig: Signature, title: str = "Input") -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -245,12 +245,12 @@ _SCHEMA_KEYS = [
 _KEY_RANK = {k: i for i, k in enumerate(_SCHEMA_KEYS)}
 
 
-def cog_order(node: Any, order_first: bool = True) -> Any:
+def cog_order(node: Any) -> Any:
     """A schema with its keys (and those of every schema inside it) in Cog's order.
 
-    Extras keep their order, except that x-order (Input()'s own extra) comes first unless
-    order_first is false: pydantic 1 emits a type's extras (x-cog-secret) before it for an
-    input whose default is None."""
+    Extras keep the order they were added in. (Cog's own order of x-order and a type's
+    x-cog-secret depends on the process's hash seed; we always give the order it gives for
+    most seeds and that the recorded cases have: x-cog-secret first.)"""
     if not isinstance(node, dict):
         return node
     out: Dict[str, Any] = {}
@@ -264,9 +264,6 @@ def cog_order(node: Any, order_first: bool = True) -> Any:
             value = {k: cog_order(v) for k, v in value.items()}
         out[key] = value
     extras = [k for k in node if k not in _KEY_RANK and k != "nullable"]
-    if order_first and "x-order" in extras:
-        extras.remove("x-order")
-        extras.insert(0, "x-order")
     for key in extras:
         out[key] = node[key]
     if "nullable" in node:

@@ -54,7 +54,9 @@ def free_port() -> int:
 def serve_and_fetch(project: str, cog_python: str) -> dict:
     """Starts Cog's server on project, returns {"loads":..., "openapi"|"log":...}."""
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=cog_python, PORT=str(port))
+    # A fixed hash seed: the order Cog gives x-order and x-cog-secret in a Secret input
+    # depends on it (seed 1 gives the order most seeds give, x-cog-secret first).
+    env = dict(os.environ, PYTHONPATH=cog_python, PORT=str(port), PYTHONHASHSEED="1")
     env.pop("COG_WEIGHTS", None)
     log_path = os.path.join(project, ".cog-server.log")
     with open(log_path, "wb") as log:
@@ -91,10 +93,27 @@ def serve_and_fetch(project: str, cog_python: str) -> dict:
 def _log_tail(path: str) -> str:
     """The server's last meaningful lines (uvicorn's start-up chatter left out)."""
     time.sleep(0.3)
+    lines = []
     with open(path, encoding="utf-8", errors="replace") as f:
-        lines = [line for line in f.read().splitlines()
-                 if line.strip() and "uvicorn" not in line]
+        for line in f.read().splitlines():
+            if not line.strip() or "uvicorn" in line:
+                continue
+            if line.startswith("{"):  # Cog's structured log lines, without the timestamp
+                try:
+                    entry = json.loads(line)
+                    line = f"{entry.get('logger')}: {entry.get('message')}"
+                except ValueError:
+                    pass
+            lines.append(line)
     return "\n".join(lines[-8:])
+
+
+def _anonymous(result: dict, cog_tree: str, project: str) -> dict:
+    """The log without this machine's paths: <cog>/... and <project>/... as in the kit."""
+    if "log" in result:
+        log = result["log"].replace(os.path.join(os.path.abspath(cog_tree), "python"), "<cog>")
+        result["log"] = log.replace(project, "<project>")
+    return result
 
 
 def write(path: str, doc: dict) -> None:
@@ -119,7 +138,7 @@ def record_fixture(cog_tree: str, name: str) -> dict:
         result = serve_and_fetch(project, os.path.join(cog_tree, "python"))
     finally:
         shutil.rmtree(project, ignore_errors=True)
-    return {"ref": refs, "cog": "0.15.5", **result}
+    return {"ref": refs, "cog": "0.15.5", **_anonymous(result, cog_tree, project)}
 
 
 def record_project(cog_tree: str, name: str) -> dict:
@@ -130,7 +149,7 @@ def record_project(cog_tree: str, name: str) -> dict:
         result = serve_and_fetch(project, os.path.join(cog_tree, "python"))
     finally:
         shutil.rmtree(project, ignore_errors=True)
-    return {"project": name, "cog": "0.15.5", **result}
+    return {"project": name, "cog": "0.15.5", **_anonymous(result, cog_tree, project)}
 
 
 def main() -> int:

@@ -57,7 +57,7 @@ def record_case(cog_python, case):
     with open(os.path.join(case, "requests.json")) as f:
         steps = json.load(f)
     port = record.free_port()
-    env = dict(os.environ, PYTHONPATH=cog_python, PORT=str(port))
+    env = dict(os.environ, PYTHONPATH=cog_python, PORT=str(port), PYTHONHASHSEED="1")
     log = open(os.path.join("/tmp", f"record-case-{port}.log"), "wb")
     proc = subprocess.Popen([record.PYTHON, "-m", "cog.server.http", "--host", "127.0.0.1"],
                             cwd=case, env=env, stdout=log, stderr=subprocess.STDOUT)
