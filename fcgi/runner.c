@@ -354,6 +354,7 @@ static void handle_schema(cf_runner *r, json_t *msg)
     }
     json_decref(r->openapi);
     r->openapi = doc;
+    json_decref(r->ready_msg);
     r->ready_msg = json_incref(msg);
 }
 
