@@ -71,6 +71,23 @@ class PublicNamesTest(unittest.TestCase):
             return 1
         self.assertEqual(run(), 1)
 
+    def test_opaque_is_an_object(self):
+        from typing import Annotated
+        from cog import _runtime, _schema
+
+        class Config:
+            pass
+
+        def predict(cfg: Annotated[Config, self.cog.Opaque],
+                    n: Annotated[int, "other metadata"] = 1) -> Annotated[Config, self.cog.Opaque]:
+            return cfg
+        sig = _schema.read_signature(predict)
+        schema = _schema.schema_for(sig)
+        self.assertEqual(schema["input"]["properties"]["cfg"]["type"], "object")
+        self.assertEqual(schema["input"]["properties"]["n"]["type"], "integer")
+        self.assertEqual(schema["output"], {"title": "Output", "type": "object"})
+        self.assertEqual(_runtime.encode_output({"a": [1]}, sig.output), {"a": [1]})
+
     def test_base_model_is_pydantic_where_installed(self):
         try:
             import pydantic

@@ -73,7 +73,8 @@ def read_signature(fn: Callable) -> Signature:
     """Reads fn (a bound method or function) the way Cog does; TypeError if Cog would refuse it."""
     sig = inspect.signature(fn)
     try:
-        hints = typing.get_type_hints(fn)
+        hints = {k: t.without_annotated(v)
+                 for k, v in typing.get_type_hints(fn, include_extras=True).items()}
     except Exception as exc:  # unresolved forward references and the like
         raise TypeError(f"Could not read the type annotations of {fn.__name__}: {exc}") from exc
     params: List[Param] = []
@@ -114,6 +115,8 @@ def _check_input_type(name: str, annotation: Any) -> None:
             member, _ = t.split_optional(item)
         if member in _SCALARS or t.is_path(member) or t.is_file(member) or t.is_secret(member):
             continue
+        if member is t.OpaqueObject:
+            continue
         values = t.literal_values(member)
         if values and all(type(v) in (str, int) for v in values):
             continue
@@ -138,6 +141,8 @@ def _input_type_parts(tp: Any) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     if values is not None:
         kind = "integer" if all(type(v) is int for v in values) else "string"
         return {"enum": list(values), "type": kind}, {}
+    if tp is t.OpaqueObject:
+        return {"type": "object"}, {}
     return {"type": _SCALARS[tp]}, {}
 
 

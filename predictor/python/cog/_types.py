@@ -22,6 +22,32 @@ _CONCAT_ORIGINS = (ConcatenateIterator, AsyncConcatenateIterator)
 _UNION_ORIGINS = (Union, types.UnionType)
 
 
+class OpaqueObject(dict):
+    """What Annotated[T, cog.Opaque] stands for (newer Cog): a JSON object passed as it is."""
+
+
+def without_annotated(tp: Any) -> Any:
+    """Annotated[T, ...] as T, and Annotated[T, cog.Opaque] as OpaqueObject (a dict), also
+    inside Optional[...], unions and List[...]."""
+    if typing.get_origin(tp) is typing.Annotated:
+        inner, *meta = typing.get_args(tp)
+        if any(type(m).__name__ == "_OpaqueMarker" for m in meta):
+            return OpaqueObject
+        return without_annotated(inner)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if not args:
+        return tp
+    new = tuple(without_annotated(a) for a in args)
+    if all(a is b for a, b in zip(new, args)):
+        return tp  # nothing annotated inside: keep the type as written (X | None stays so)
+    if origin in _UNION_ORIGINS:
+        return Union[new]  # type: ignore[return-value]
+    if origin is list:
+        return List[new[0]]  # type: ignore[misc]
+    return tp
+
+
 def is_union(tp: Any) -> bool:
     """Union[...] / Optional[...] and PEP 604's A | B."""
     return typing.get_origin(tp) in _UNION_ORIGINS
@@ -83,7 +109,7 @@ def is_concatenate(tp: Any) -> bool:
 
 
 def is_dict(tp: Any) -> bool:
-    return tp is dict or tp is typing.Dict or typing.get_origin(tp) is dict
+    return tp is dict or tp is typing.Dict or tp is OpaqueObject or typing.get_origin(tp) is dict
 
 
 def dict_value(tp: Any) -> Optional[Any]:
