@@ -82,7 +82,10 @@ def judge(name, record, cog_fcgi, project, file_name):
         ok = rc == 0 and "/predictions" in json.loads(out or "{}").get("paths", {})
         return ok, "cog-500", "" if ok else f"exit {rc}: {err.strip()[-300:]}"
     # one line of the message names the file, a line and the reason: "x.py, line 3: why"
-    where = re.compile(re.escape(file_name) + r", line \d+: \S")
+    # (what cog refuses) or "...failed: why (at /abs/x.py:3, in <module>)" (what the
+    # model's code raised while being imported)
+    where = re.compile(re.escape(file_name) + r", line \d+: \S|failed: \S.* \(at \S*"
+                       + re.escape(file_name) + r":\d+")
     lines = [line for line in err.splitlines() if where.search(line)]
     ok = rc != 0 and bool(lines)
     return ok, "refused", lines[-1][:300] if lines else f"exit {rc}: {err.strip()[-300:]}"

@@ -92,18 +92,19 @@ class FastLoaderTest(unittest.TestCase):
         cases = [
             ("from cog import BasePredictor\n\nclass Predictor(BasePredictor):\n"
              "    def predict(self, x) -> str:\n        return x\n",
-             "predict.py, line 4: No input type provided for parameter `x`"),
-            ("x = 1\nraise ValueError('nope')\n", "predict.py, line 2: ValueError: nope"),
-            ("def predict(:\n", "predict.py, line 1: SyntaxError"),
-            ("class Other:\n    pass\n", "predict.py, line 1: Can't find Predictor"),
+             "predict.py, line 4: No input type provided for parameter `x`", None),
+            ("x = 1\nraise ValueError('nope')\n", "nope", "predict.py, line 2"),
+            ("def predict(:\n", "invalid syntax", "predict.py, line 1"),
+            ("class Other:\n    pass\n", "predict.py, line 1: Can't find Predictor", None),
         ]
-        for source, want in cases:
+        for source, want, where in cases:
             with self.subTest(want=want):
                 d = project(source)
                 try:
                     with self.assertRaises(_loader.LoadError) as cm:
                         _loader.schema_of(d, "predict.py:Predictor", "predict")
                     self.assertTrue(str(cm.exception).startswith(want), str(cm.exception))
+                    self.assertEqual(cm.exception.where, where)
                 finally:
                     shutil.rmtree(d)
                     _loader._modules.clear()

@@ -212,8 +212,10 @@ def t_schema_only():
     w = Worker(d, env={"COG_FCGI_SCHEMA_ONLY": "import"})
     ready = w.recv()
     check(ready["ok"] is False and ready["predict"] is not None, f"import mode: {ready}")
-    check(ready["error"].startswith("predict.py, line 2: FileNotFoundError"), f"{ready['error']}")
-    check("setup ran" not in w.drain_logs(), "setup() did not run")
+    check("cog-fcgi-no-such-program" in ready["error"], f"{ready['error']}")
+    logs = w.drain_logs()
+    check('predict.py", line 2, in <module>' in logs, f"the traceback names the line: {logs!r}")
+    check("setup ran" not in logs, "setup() did not run")
     w.close()
     shutil.rmtree(d)
 
@@ -237,7 +239,9 @@ def t_load_failure():
     logs = w.drain_logs()
     check(ready["ok"] is False and ready["predict"] is None, f"ready: {ready}")
     check("Unsupported input type" in ready["error"], f"error: {ready['error']}")
-    check(logs.startswith("Error while loading predictor:\n\nTraceback"), f"logs {logs!r}")
+    check(logs == "Error while loading predictor:\n\npredict.py, line 4: " + ready["error"].split(": ", 1)[1] + "\n"
+          and ready["error"].startswith("predict.py, line 4: Unsupported input type"),
+          f"a signature error is one line naming the file and line: {logs!r}")
     w.close()
     d2 = project("import nonexistent_module_xyz\n")
     w = Worker(d2)

@@ -24,7 +24,16 @@ from .predictor import BasePredictor, BaseRunner
 
 
 class LoadError(Exception):
-    """The predictor cannot be loaded or typed; str() is "file, line N: reason"."""
+    """The predictor cannot be loaded or typed.
+
+    For what cog itself refuses (a signature, a missing class) str() is "file, line N:
+    reason". For an exception the model's own code raised while being imported, str() is
+    the exception's str(), as Cog reports it, and `where` holds "file, line N": the
+    traceback in the logs names the frame too (the front prints it with the error)."""
+
+    def __init__(self, message: str, where: Optional[str] = None):
+        super().__init__(message)
+        self.where = where
 
 
 def split_ref(ref: str) -> Tuple[str, str]:
@@ -64,8 +73,7 @@ def located(project: str, path: str, exc: BaseException) -> LoadError:
     if isinstance(exc, LoadError):
         return exc
     if isinstance(exc, SyntaxError) and exc.filename:
-        return LoadError(f"{_where(project, exc.filename, exc.lineno)}: "
-                         f"SyntaxError: {exc.msg}")
+        return LoadError(str(exc), _where(project, exc.filename, exc.lineno))
     filename, line = os.path.join(project, path), 1
     root = os.path.abspath(project) + os.sep
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
@@ -75,8 +83,8 @@ def located(project: str, path: str, exc: BaseException) -> LoadError:
     if isinstance(exc, SystemExit):
         reason = f"the module exited while being imported (sys.exit({exc.code!r}))"
     else:
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return LoadError(f"{_where(project, filename, line)}: {reason}")
+        reason = str(exc) or type(exc).__name__
+    return LoadError(reason, _where(project, filename, line))
 
 
 def _definition_line(obj: Any) -> Tuple[Optional[str], Optional[int]]:

@@ -354,8 +354,13 @@ class Runtime:
         message = str(exc) or type(exc).__name__
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         sys.stderr.write("Error while loading predictor:\n\n")
-        traceback.print_exception(type(cause), cause, cause.__traceback__)
-        sys.stderr.write(message + "\n")
+        if isinstance(exc, _loader.LoadError) and exc.where is None:
+            # found by cog itself (a signature Cog refuses): the message names the
+            # model's file and line; our own frames would only point away from it
+            sys.stderr.write(message + "\n")
+        else:
+            # raised by the model's code: its traceback, whose frames name the line
+            traceback.print_exception(type(cause), cause, cause.__traceback__)
         flush_stdio()
         self.entries.clear()
         return self._ready(False, message)
