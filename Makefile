@@ -16,6 +16,8 @@ DEP_CFLAGS := $(shell $(PKG) --cflags jansson yaml-0.1 libcurl libpcre2-8 2>/dev
 # libraries (OpenSSL, Kerberos, LDAP...) stay out of the front's memory. Only its
 # headers are needed at build time. dlopen is in libc since glibc 2.34 (no -ldl).
 DEP_LIBS   := $(shell $(PKG) --libs jansson yaml-0.1 libpcre2-8 2>/dev/null) -lfcgi -lpthread -lm
+# The queue worker's Redis client (fcgi/redis_conn.c).
+DEP_LIBS   += -lhiredis
 
 VERSION := 0.1.0
 PY_VERSION := $(shell $(PKG) --modversion python3-embed 2>/dev/null)

@@ -11,6 +11,7 @@
 #include "app.h"
 #include "check.h"
 #include "cli.h"
+#include "cli_queue.h"
 #include "fetch_policy.h"
 #include "listen.h"
 #include "log.h"
@@ -35,6 +36,8 @@ static void usage(FILE *f)
             "                                         one prediction, as cog predict\n"
             "  cog-fcgi schema [PROJECT_DIR]          print the OpenAPI document\n"
             "  cog-fcgi check [PROJECT_DIR] [--json] [--venv PATH]   would it run on this host?\n"
+            "  cog-fcgi queue PROJECT_DIR --redis URL --stream NAME [options]\n"
+            "                                         take predictions from a Redis Stream\n"
             "  cog-fcgi COMMAND --help                a command's options\n"
             "  cog-fcgi --help | --version\n"
             "PROJECT_DIR defaults to the current directory, except for serve.\n"
@@ -444,6 +447,8 @@ int main(int argc, char **argv)
         return cf_cli_schema(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cf_cli_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "queue") == 0)
+        return cf_cli_queue(argc - 1, argv + 1);
     fprintf(stderr, "cog-fcgi: unknown command %s (try --help)\n", cmd);
     return 2;
 }
