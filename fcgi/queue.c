@@ -184,13 +184,22 @@ static int ensure_connected(cf_queue *q)
         if (cf_redis_connect(q->redis, &err) != CF_OK) {
             redis_failed(q, &err);
             q->next_connect = now + q->backoff;
-            q->backoff = q->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : q->backoff * 2;
+            /* While entries are in flight, their idle time grows in Redis:
+             * come back soon enough to keep them (heartbeat) before another
+             * consumer's claim_after runs out. */
+            double cap = BACKOFF_MAX;
+            if (q->n > 0 && q->cfg.claim_after / 4 < cap)
+                cap = q->cfg.claim_after / 4 < BACKOFF_MIN ? BACKOFF_MIN : q->cfg.claim_after / 4;
+            q->backoff = q->backoff * 2 > cap ? cap : q->backoff * 2;
             return err.code;
         }
         if (q->down_since > 0) {
             cf_log_info("CF1203", "queue: Redis is back after %.1f s", cf_monotonic() - q->down_since);
             q->down_since = 0;
         }
+        /* first thing after a reconnection: keep the entries in flight ours */
+        for (int i = 0; i < q->n; i++)
+            q->e[i]->heartbeat = 0;
         q->backoff = BACKOFF_MIN;
     }
     if (!q->group_ok) {

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# queue.sh - `cog-fcgi queue` against a real redis-server on 127.0.0.1 (AOF in the temp dir):
+# 100 requests pushed the way Cog's docs showed (XADD stream * value JSON) are consumed by two
+# queue workers in separate processes, each runs exactly once (the model appends its tag to a
+# file), every result lands in the response list and at the webhook; a worker killed with
+# SIGKILL mid-prediction has its entry claimed and finished by the other; Redis killed and
+# restarted mid-run loses nothing; cancel_key cancels; a redelivered id does not run again;
+# response_key / response_stream get the states; an invalid request fails with its reason.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+need_binary
+P=$ROOT/tests/projects/queue
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    fail "redis-server and redis-cli are installed" "run scripts/install-deps.sh"
+    finish
+fi
+
+RP=$(free_port)
+mkdir -p "$T/redis"
+start_redis() {
+    start_bg "$T/redis.log" redis-server --port "$RP" --bind 127.0.0.1 --dir "$T/redis" \
+        --save "" --appendonly yes --appendfsync always --protected-mode yes
+    REDIS_PID=$BG_PID
+    wait_port "$RP" 20
+}
+rc() { redis-cli -p "$RP" "$@"; }
+start_redis
+
+python3 "$ROOT/tests/integration/queue_hooks.py" "$T/hook.port" "$T/hooks" &
+CF_PIDS="$CF_PIDS $!"
+for _ in $(seq 50); do [ -e "$T/hook.port" ] && break; sleep 0.1; done
+HOOK=http://127.0.0.1:$(cat "$T/hook.port")/hook
+
+start_worker() { # NAME
+    start_bg "$T/$1.log" "$COG_FCGI" queue "$P" --redis "redis://127.0.0.1:$RP/0" --stream req \
+        --consumer "$1" --claim-after 3 --report-interval 1
+    eval "PID_$1=$BG_PID"
+}
+wait_log() { # FILES PATTERN SECONDS (FILES: one or more, space-separated)
+    local i
+    for i in $(seq $(($3 * 10))); do
+        # shellcheck disable=SC2086
+        grep -q -- "$2" $1 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+push() { # ID JSON-FIELDS (inside the object, after id)
+    rc XADD req '*' value "{\"id\":\"$1\",$2}" >/dev/null
+}
+# succeeded ID: how many terminal states with this id and status are in the result list
+results() { rc LRANGE res 0 -1 | grep -F "\"id\":\"$1\"" | grep -c "\"status\":\"$2\""; }
+wait_result() { # ID STATUS SECONDS
+    local i
+    for i in $(seq $(($3 * 10))); do
+        [ "$(results "$1" "$2")" -ge 1 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+runs_of() { grep -cx "$1" "$T/runs" 2>/dev/null; }
+
+start_worker A
+start_worker B
+check "worker A consumes" wait_log "$T/A.log" CF1200 30
+check "worker B consumes" wait_log "$T/B.log" CF1200 30
+
+# ---- 100 requests, two workers, each runs once ----
+t0=$(date +%s.%N)
+for i in $(seq 100); do
+    push "n$i" "\"input\":{\"tag\":\"n$i\",\"path\":\"$T/runs\"},\"response_queue\":\"res\",\"webhook\":\"$HOOK\",\"webhook_events_filter\":[\"completed\"]"
+done
+for _ in $(seq 400); do
+    [ "$(rc LRANGE res 0 -1 | grep -c '"status":"succeeded"')" -ge 100 ] && break
+    sleep 0.1
+done
+t1=$(date +%s.%N)
+ok=$(rc LRANGE res 0 -1 | grep '"status":"succeeded"' | grep -o '"id":"n[0-9]*"' | sort -u | wc -l)
+check "100 results succeeded in the response list ($ok distinct, $(echo "$t1 - $t0" | bc) s)" test "$ok" = 100
+lines=$(wc -l <"$T/runs")
+uniq=$(sort -u "$T/runs" | wc -l)
+check "each of the 100 predictions ran exactly once ($lines runs, $uniq distinct)" test "$lines" = 100 -a "$uniq" = 100
+a=$(grep -c 'CF0301' "$T/A.log")
+b=$(grep -c 'CF0301' "$T/B.log")
+check "both workers took requests (A $a, B $b)" test "$a" -gt 0 -a "$b" -gt 0 -a $((a + b)) = 100
+for _ in $(seq 100); do
+    [ "$(grep -c '"status":"succeeded"' "$T/hooks" 2>/dev/null)" -ge 100 ] && break
+    sleep 0.1
+done
+h=$(grep '"status":"succeeded"' "$T/hooks" | grep -o '"id":"n[0-9]*"' | sort -u | wc -l)
+check "100 completed webhooks, one per prediction ($h distinct, $(wc -l <"$T/hooks") in all)" test "$h" = 100 -a "$(wc -l <"$T/hooks")" = 100
+check "the stream is empty: every entry acknowledged and deleted" test "$(rc XLEN req)" = 0
+check "no entry pending" test "$(rc XPENDING req req | head -1)" = 0
+check "a done marker per id (req:done:n1 = succeeded)" test "$(rc GET req:done:n1)" = succeeded
+
+# ---- a redelivered id does not run again ----
+push n1 "\"input\":{\"tag\":\"n1\",\"path\":\"$T/runs\"}"
+check "a second request with a finished id is acknowledged without running" \
+    wait_log "$T/A.log $T/B.log" CF1205 10
+sleep 0.3
+check "n1 still ran once" test "$(runs_of n1)" = 1
+
+# ---- SIGKILL mid-prediction: the other worker claims and finishes ----
+push k1 "\"input\":{\"tag\":\"k1\",\"path\":\"$T/runs\",\"seconds\":3},\"response_queue\":\"res\""
+for _ in $(seq 100); do [ "$(runs_of k1)" = 1 ] && break; sleep 0.1; done
+if grep -q '\[k1\]' "$T/A.log"; then victim=A survivor=B; else victim=B survivor=A; fi
+vpid=$(eval echo "\$PID_$victim")
+kids=$(cat /proc/"$vpid"/task/*/children 2>/dev/null)
+kill -KILL "$vpid" $kids 2>/dev/null
+forget_pid "$vpid"
+check "k1 is finished by worker $survivor after $victim was killed" wait_result k1 succeeded 20
+check "worker $survivor logged the claim" grep -q 'CF1209.*k1' "$T/$survivor.log"
+check "k1 has exactly one result" test "$(results k1 succeeded)" = 1
+start_worker "$victim"
+
+# ---- Redis killed and restarted mid-run loses nothing ----
+push r1 "\"input\":{\"tag\":\"r1\",\"path\":\"$T/runs\",\"seconds\":2},\"response_queue\":\"res\""
+for i in 2 3 4 5; do
+    push "r$i" "\"input\":{\"tag\":\"r$i\",\"path\":\"$T/runs\"},\"response_queue\":\"res\""
+done
+for _ in $(seq 100); do [ "$(runs_of r1)" = 1 ] && break; sleep 0.1; done
+kill -KILL "$REDIS_PID"
+wait "$REDIS_PID" 2>/dev/null
+forget_pid "$REDIS_PID"
+sleep 1
+start_redis
+lost=0
+for i in 1 2 3 4 5; do wait_result "r$i" succeeded 20 || lost=$((lost + 1)); done
+check "after a Redis crash all 5 requests succeeded ($lost missing)" test "$lost" = 0
+once=1
+for i in 1 2 3 4 5; do [ "$(runs_of "r$i")" = 1 ] || once=0; done
+check "and each ran once ($(sort "$T/runs" | uniq -d | tr '\n' ' '))" test "$once" = 1
+check "the workers said Redis was lost and back" grep -q CF1203 "$T/$survivor.log"
+for _ in $(seq 50); do [ "$(rc XLEN req)" = 0 ] && break; sleep 0.1; done
+check "the stream is empty again" test "$(rc XLEN req)" = 0
+
+# ---- cancel_key ----
+push c1 "\"input\":{\"tag\":\"c1\",\"path\":\"$T/runs\",\"seconds\":30},\"response_queue\":\"res\",\"cancel_key\":\"cancel:c1\""
+for _ in $(seq 100); do [ "$(runs_of c1)" = 1 ] && break; sleep 0.1; done
+rc SET cancel:c1 1 >/dev/null
+check "setting cancel_key cancels the running prediction" wait_result c1 canceled 10
+
+# ---- response_key, response_stream; an invalid request ----
+push s1 "\"input\":{\"tag\":\"s1\"},\"response_key\":\"key:s1\",\"response_stream\":\"out\""
+for _ in $(seq 50); do rc GET key:s1 | grep -q '"status":"succeeded"' && break; sleep 0.1; done
+check "response_key holds the final state" bash -c "redis-cli -p $RP GET key:s1 | grep -q '\"status\":\"succeeded\"'"
+check "response_stream got the final state" bash -c "redis-cli -p $RP XRANGE out - + | grep -q '\"id\":\"s1\".*\"status\":\"succeeded\"'"
+push bad1 "\"input\":{\"tag\":\"x\",\"seconds\":\"soon\"},\"response_queue\":\"res\""
+check "an invalid input fails with its reason" wait_result bad1 failed 10
+check "the failure names the input" bash -c "redis-cli -p $RP LRANGE res 0 -1 | grep '\"id\":\"bad1\"' | grep -q seconds"
+
+finish
