@@ -229,11 +229,11 @@ int cf_cli_queue(int argc, char **argv)
     cf_server_block_signals();
     cf_project proj;
     if (cf_project_load(&proj, argv[optind], &err) != CF_OK) {
-        cf_log_error("CF0001", "%s", err.msg);
+        cf_log_error("CF1220", "%s", err.msg);
         return 1;
     }
     if (venv && cf_project_use_venv(&proj, venv, &err) != CF_OK) {
-        cf_log_error("CF0014", "%s", err.msg);
+        cf_log_error("CF1220", "%s", err.msg);
         cf_project_cleanup(&proj);
         return 1;
     }
@@ -250,13 +250,13 @@ int cf_cli_queue(int argc, char **argv)
         }
         state = cf_state_open(state_dir, &err);
         if (state == NULL) {
-            cf_log_error("CF0012", "state directory unusable: %s", err.msg);
+            cf_log_error("CF1222", "state directory unusable: %s", err.msg);
             cf_project_cleanup(&proj);
             return 1;
         }
         fd = cf_listen_open(&lopts, &err);
         if (fd < 0) {
-            cf_log_error("CF0002", "%s", err.msg);
+            cf_log_error("CF1221", "%s", err.msg);
             cf_project_cleanup(&proj);
             return 1;
         }
@@ -278,14 +278,14 @@ int cf_cli_queue(int argc, char **argv)
                              .keep_finished_s = 86400};
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
-        cf_log_error("CF0003", "%s", err.msg);
+        cf_log_error("CF1223", "%s", err.msg);
         cf_listen_remove(&lopts);
         cf_project_cleanup(&proj);
         return 1;
     }
     q = cf_queue_new(&qcfg, runner, &err);
     if (q == NULL) {
-        cf_log_error("CF1206", "queue: %s", err.msg);
+        cf_log_error("CF1214", "queue: %s", err.msg);
         return 1;
     }
     static cf_app app;
@@ -296,7 +296,7 @@ int cf_cli_queue(int argc, char **argv)
                        .request_shutdown = cf_server_request_shutdown, .project_dir = proj.dir};
         scfg = (cf_server_config){.listen_fd = fd, .threads = (int)threads, .app = &app};
         if (cf_server_start(&scfg, &err) != CF_OK) {
-            cf_log_error("CF0005", "%s", err.msg);
+            cf_log_error("CF1224", "%s", err.msg);
             exit(1);
         }
         cf_listen_report(&lopts, fd, proj.dir);
@@ -306,7 +306,7 @@ int cf_cli_queue(int argc, char **argv)
     pthread_cond_init(&qt.cond, NULL);
     pthread_t tid;
     if (pthread_create(&tid, NULL, queue_main, &qt) != 0) {
-        cf_log_error("CF1206", "queue: cannot start the consumer thread");
+        cf_log_error("CF1214", "queue: cannot start the consumer thread");
         exit(1);
     }
     int sig;
@@ -318,10 +318,10 @@ int cf_cli_queue(int argc, char **argv)
     }
     int status = 0;
     if (sig == SIGINT) {
-        cf_log_info("CF0009", "SIGINT: stopping now");
+        cf_log_info("CF1225", "SIGINT: stopping now");
         cf_queue_stop(q, 1);
     } else {
-        cf_log_info("CF0010", "signal %d: finishing running predictions (up to %.0f s)", sig,
+        cf_log_info("CF1226", "signal %d: finishing running predictions (up to %.0f s)", sig,
                     shutdown_grace);
         cf_queue_stop(q, 0);
         if (!wait_finished(&qt, shutdown_grace))
@@ -334,6 +334,6 @@ int cf_cli_queue(int argc, char **argv)
     cf_runner_stop(runner);
     if (fd >= 0)
         cf_server_wait_idle(2.0);
-    cf_log_info("CF0011", "stopped");
+    cf_log_info("CF1227", "stopped");
     exit(status);
 }

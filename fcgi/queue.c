@@ -545,7 +545,7 @@ static int adopt(cf_queue *q, const redisReply *entry, int claimed)
     if (prc != CF_OK) {
         if (value == NULL) {
             /* nothing to answer to: not a request */
-            cf_log_warn("CF1204", "queue: entry %s has no field \"value\", acknowledged", sid);
+            cf_log_warn("CF1216", "queue: entry %s has no field \"value\", acknowledged", sid);
             entry_free(e);
             return ack_only(q, sid);
         }
@@ -696,7 +696,7 @@ static int step(cf_queue *q, qentry *e, int connected, double now)
     if (record_final(q, e) != CF_OK)
         return 0;
     q->done++;
-    cf_log_debug("CF1201", "queue: entry %s (prediction %s) %s, acknowledged", e->sid, e->msg.id,
+    cf_log_debug("CF1215", "queue: entry %s (prediction %s) %s, acknowledged", e->sid, e->msg.id,
                  json_string_value(json_object_get(e->final, "status")));
     return 1;
 }
