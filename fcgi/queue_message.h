@@ -1,12 +1,13 @@
 /* queue_message.h - one Redis Stream entry as a prediction request (Cog's queue format).
  *
  * A producer adds `XADD STREAM * value JSON`, as Cog's Redis queue worker
- * read it (until Cog 0.7): JSON is the prediction request (input, id,
+ * read it (until 2023): JSON is the prediction request (input, id,
  * webhook, webhook_events_filter, created_at, context) plus the queue's own
  * keys:
  *   cancel_key       the prediction is canceled once this Redis key exists
- *   response_queue   every state is RPUSHed to this list (Cog's behaviour)
- *   response_key     every state is SET on this key (latest wins)
+ *   response_queue   every state is RPUSHed to this list (Cog up to 0.3)
+ *   response_key     every state is SET on this key, latest wins (what Cog 0.4
+ *                    did with response_queue)
  *   response_stream  every state is XADDed to this stream as field value
  *   traceparent      W3C trace context, passed on to webhooks
  * Each state written is the prediction object of the HTTP API, as JSON.
