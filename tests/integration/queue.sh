@@ -60,6 +60,20 @@ wait_result() { # ID STATUS SECONDS
 }
 runs_of() { grep -cx "$1" "$T/runs" 2>/dev/null; }
 
+# ---- bad options end the command with status 2, naming the option ----
+bad_option() { # NAME ARGS...
+    local name=$1 rc
+    shift
+    timeout 20 "$COG_FCGI" queue "$P" "$@" >"$T/opt.out" 2>"$T/opt.err"
+    rc=$?
+    check "queue $* exits 2 naming $name" bash -c "[ $rc = 2 ] && grep -q -- '$name' '$T/opt.err'"
+}
+bad_option --redis --redis http://127.0.0.1:1 --stream s
+bad_option --redis --redis "redis://127.0.0.1:99999/0" --stream s
+bad_option --stream --redis "redis://127.0.0.1:$RP/0"
+bad_option --claim-after --redis "redis://127.0.0.1:$RP/0" --stream s --claim-after 5x
+bad_option --concurrency --redis "redis://127.0.0.1:$RP/0" --stream s --concurrency 0
+
 start_worker A
 start_worker B
 check "worker A consumes" wait_log "$T/A.log" CF1200 30
@@ -107,6 +121,7 @@ if grep -q '\[k1\]' "$T/A.log"; then victim=A survivor=B; else victim=B survivor
 vpid=$(eval echo "\$PID_$victim")
 kids=$(cat /proc/"$vpid"/task/*/children 2>/dev/null)
 kill -KILL "$vpid" $kids 2>/dev/null
+wait "$vpid" 2>/dev/null
 forget_pid "$vpid"
 check "k1 is finished by worker $survivor after $victim was killed" wait_result k1 succeeded 20
 check "worker $survivor logged the claim" grep -q 'CF1209.*k1' "$T/$survivor.log"
@@ -148,5 +163,26 @@ check "response_stream got the final state" bash -c "redis-cli -p $RP XRANGE out
 push bad1 "\"input\":{\"tag\":\"x\",\"seconds\":\"soon\"},\"response_queue\":\"res\""
 check "an invalid input fails with its reason" wait_result bad1 failed 10
 check "the failure names the input" bash -c "redis-cli -p $RP LRANGE res 0 -1 | grep '\"id\":\"bad1\"' | grep -q seconds"
+
+# ---- --listen: the same worker also answers the HTTP API over FastCGI ----
+start_bg "$T/L.log" "$COG_FCGI" queue "$P" --redis "redis://127.0.0.1:$RP/0" --stream req \
+    --consumer L --claim-after 3 --listen "unix:$T/l.sock" --state-dir "$T/state-l"
+PID_L=$BG_PID
+check "queue --listen serves FastCGI and the queue" wait_log "$T/L.log" CF1200 30
+out=$("$PY" "$ROOT/tests/integration/fcgi_client.py" request "unix:$T/l.sock" POST /predictions \
+    '{"input":{"tag":"http1"}}' 2>&1)
+check "an HTTP prediction on the queue worker's socket succeeds" bash -c "echo '$out' | grep -q '\"output\": *\"http1\"'"
+
+# ---- SIGTERM lets the entry in flight finish, then the worker exits 0 ----
+kill -STOP "$(eval echo "\$PID_$survivor")" "$(eval echo "\$PID_$victim")"
+push d1 "\"input\":{\"tag\":\"d1\",\"path\":\"$T/runs\",\"seconds\":1.5},\"response_queue\":\"res\""
+for _ in $(seq 100); do [ "$(runs_of d1)" = 1 ] && break; sleep 0.1; done
+kill -TERM "$PID_L"
+wait "$PID_L"
+st=$?
+forget_pid "$PID_L"
+kill -CONT "$(eval echo "\$PID_$survivor")" "$(eval echo "\$PID_$victim")"
+check "after SIGTERM the worker finished d1 and exited 0 (status $st)" bash -c "[ $st = 0 ] && [ \$(redis-cli -p $RP LRANGE res 0 -1 | grep '\"id\":\"d1\"' | grep -c succeeded) = 1 ]"
+check "d1 ran once" test "$(runs_of d1)" = 1
 
 finish
