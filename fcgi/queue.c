@@ -346,6 +346,12 @@ static int record_final(cf_queue *q, qentry *e)
         cf_error_set(&err, CF_EPROTO, "redis EXEC: the transaction was not run");
         rc2 = CF_EPROTO;
     }
+    /* A target of the wrong type (RPUSH to a string...) fails alone inside
+     * the transaction: the entry is still recorded and acknowledged. */
+    for (size_t i = 0; rc2 == CF_OK && i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_ERROR)
+            cf_log_error("CF1206", "queue: writing the final state of %s: %s", e->msg.id,
+                         r->element[i]->str);
     freeReplyObject(r);
     rc = rc != CF_OK ? rc : rc2;
 out:

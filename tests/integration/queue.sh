@@ -120,8 +120,7 @@ for _ in $(seq 100); do [ "$(runs_of k1)" = 1 ] && break; sleep 0.1; done
 if grep -q '\[k1\]' "$T/A.log"; then victim=A survivor=B; else victim=B survivor=A; fi
 vpid=$(eval echo "\$PID_$victim")
 kids=$(cat /proc/"$vpid"/task/*/children 2>/dev/null)
-kill -KILL "$vpid" $kids 2>/dev/null
-wait "$vpid" 2>/dev/null
+{ kill -KILL "$vpid" $kids; wait "$vpid"; } 2>/dev/null
 forget_pid "$vpid"
 check "k1 is finished by worker $survivor after $victim was killed" wait_result k1 succeeded 20
 check "worker $survivor logged the claim" grep -q 'CF1209.*k1' "$T/$survivor.log"
@@ -134,8 +133,7 @@ for i in 2 3 4 5; do
     push "r$i" "\"input\":{\"tag\":\"r$i\",\"path\":\"$T/runs\"},\"response_queue\":\"res\""
 done
 for _ in $(seq 100); do [ "$(runs_of r1)" = 1 ] && break; sleep 0.1; done
-kill -KILL "$REDIS_PID"
-wait "$REDIS_PID" 2>/dev/null
+{ kill -KILL "$REDIS_PID"; wait "$REDIS_PID"; } 2>/dev/null
 forget_pid "$REDIS_PID"
 sleep 1
 start_redis
