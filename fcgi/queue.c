@@ -49,6 +49,8 @@ struct cf_queue {
     double next_autoclaim;
     double next_report;
     long done, claimed;
+    long long last_lag, last_pending; /* what the last report said */
+    long last_done;
     qentry *e[MAX_CONCURRENCY];
     int n;
     atomic_int stop_taking, stop_now;
@@ -114,6 +116,7 @@ cf_queue *cf_queue_new(const cf_queue_config *cfg, cf_runner *runner, cf_error *
     snprintf(q->done_ttl_s, sizeof q->done_ttl_s, "%.0f", cfg->done_ttl < 1 ? 1 : cfg->done_ttl);
     q->runner = runner;
     q->backoff = BACKOFF_MIN;
+    q->last_lag = q->last_pending = -2;
     return q;
 }
 
@@ -740,9 +743,16 @@ static void report(cf_queue *q)
         }
     }
     freeReplyObject(r);
-    cf_log_info("CF1210", "queue: stream %s group %s consumer %s: lag %lld, pending %lld, in "
-                          "flight %d, done %ld, claimed %ld",
-                q->stream, q->group, q->consumer, lag, pending, q->n, q->done, q->claimed);
+    /* an idle queue says so once, not every interval */
+    int same = lag == q->last_lag && pending == q->last_pending && q->done == q->last_done &&
+               q->n == 0;
+    q->last_lag = lag;
+    q->last_pending = pending;
+    q->last_done = q->done;
+    cf_log(same ? CF_LOG_DEBUG : CF_LOG_INFO, "CF1210",
+           "queue: stream %s group %s consumer %s: lag %lld, pending %lld, in flight %d, done "
+           "%ld, claimed %ld",
+           q->stream, q->group, q->consumer, lag, pending, q->n, q->done, q->claimed);
 }
 
 int cf_queue_run(cf_queue *q)
