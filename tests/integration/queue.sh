@@ -74,6 +74,17 @@ bad_option --stream --redis "redis://127.0.0.1:$RP/0"
 bad_option --claim-after --redis "redis://127.0.0.1:$RP/0" --stream s --claim-after 5x
 bad_option --concurrency --redis "redis://127.0.0.1:$RP/0" --stream s --concurrency 0
 
+# ---- queue --help and the man page's QUEUE OPTIONS name the same options ----
+"$COG_FCGI" queue --help >"$T/queue.help" 2>&1
+check "queue --help exits 0" test $? = 0
+from_help=$(sed -n '/^queue options:/,/^signals:/p' "$T/queue.help" | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+from_man=$(sed -n '/^\.SH QUEUE OPTIONS$/,/^\.SH /p' "$ROOT/man/cog-fcgi.1" | sed 's/\\-/-/g' |
+    grep -oE -- '--[a-z][a-z-]*' | sort -u)
+check "queue --help and the man page list the same $(echo "$from_help" | wc -l) options" \
+    test -n "$from_help" -a "$from_help" = "$from_man"
+table=$(grep -oE '\{"[a-z][a-z-]*", (no|required)_argument' "$ROOT/fcgi/cli_queue.c" | grep -oE '"[a-z-]+"' | tr -d '"' | sed 's/^/--/' | sort -u)
+check "every option of queue's getopt table is in --help" test "$table" = "$from_help"
+
 start_worker A
 start_worker B
 check "worker A consumes" wait_log "$T/A.log" CF1200 30
