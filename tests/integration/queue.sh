@@ -101,7 +101,7 @@ for _ in $(seq 400); do
 done
 t1=$(date +%s.%N)
 ok=$(rc LRANGE res 0 -1 | grep '"status":"succeeded"' | grep -o '"id":"n[0-9]*"' | sort -u | wc -l)
-check "100 results succeeded in the response list ($ok distinct, $(echo "$t1 - $t0" | bc) s)" test "$ok" = 100
+check "100 results succeeded in the response list ($ok distinct, $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s)" test "$ok" = 100
 lines=$(wc -l <"$T/runs")
 uniq=$(sort -u "$T/runs" | wc -l)
 check "each of the 100 predictions ran exactly once ($lines runs, $uniq distinct)" test "$lines" = 100 -a "$uniq" = 100
