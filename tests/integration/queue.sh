@@ -131,9 +131,13 @@ for _ in $(seq 100); do [ "$(runs_of k1)" = 1 ] && break; sleep 0.1; done
 if grep -q '\[k1\]' "$T/A.log"; then victim=A survivor=B; else victim=B survivor=A; fi
 vpid=$(eval echo "\$PID_$victim")
 kids=$(cat /proc/"$vpid"/task/*/children 2>/dev/null)
+k0=$(date +%s.%N)
 { kill -KILL "$vpid" $kids; wait "$vpid"; } 2>/dev/null
 forget_pid "$vpid"
-check "k1 is finished by worker $survivor after $victim was killed" wait_result k1 succeeded 20
+wait_result k1 succeeded 20
+k1s=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $k0 }")
+check "k1 (3 s of work) is finished by worker $survivor $k1s s after $victim was killed (claim after 3 s)" \
+    test "$(results k1 succeeded)" -ge 1
 check "worker $survivor logged the claim" grep -q 'CF1209.*k1' "$T/$survivor.log"
 check "k1 has exactly one result" test "$(results k1 succeeded)" = 1
 start_worker "$victim"
