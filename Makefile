@@ -33,7 +33,7 @@ else
 BUILD   := build
 endif
 
-WORKER_SRC := $(wildcard predictor/py_*.c) predictor/worker_main.c
+WORKER_SRC := $(wildcard predictor/py_*.c) predictor/worker_main.c predictor/worker_logs.c
 LIB_SRC    := $(filter-out $(WORKER_SRC),$(wildcard predictor/*.c))
 FRONT_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)

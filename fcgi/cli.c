@@ -45,7 +45,7 @@ static cf_runner *start_runner(cf_project *proj, const char *dir, const char *ve
         cf_project_cleanup(proj);
         return NULL;
     }
-    cf_runner_config cfg = {.spec = proj->spec, .queue_max = 1, .keep_finished = 16,
+    cf_runner_config cfg = {.spec = proj->spec, .queue_max = 1, .keep_bytes = 16u << 20,
                             .throttle = 0.5, .setup_timeout = setup_timeout};
     cf_runner *r = cf_runner_new(&cfg, &err);
     if (r == NULL) {

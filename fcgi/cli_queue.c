@@ -272,7 +272,7 @@ int cf_cli_queue(int argc, char **argv)
     }
     cf_runner_config rcfg = {.spec = proj.spec,
                              .queue_max = (size_t)queue + (size_t)qcfg.concurrency,
-                             .keep_finished = 1000, .throttle = 0.5,
+                             .keep_bytes = 64u << 20, .throttle = 0.5,
                              .predict_timeout = predict_timeout, .setup_timeout = setup_timeout,
                              .cancel_grace = cancel_grace, .state = state,
                              .keep_finished_s = 86400};

@@ -12,10 +12,13 @@ static int is_kind(const json_t *kinds, const char *name, const char *kind)
 }
 
 /* The echoed input: Secret masked, File as {} (Cog serialises the file
- * object as an empty object), Path as the URL given. New reference. */
+ * object as an empty object), Path as the URL given. A shallow copy: the
+ * values are shared with the validated input (strings are never changed in
+ * place; a large data URI is not copied), except arrays of files, which
+ * files.c rewrites in the worker's copy. New reference. */
 static json_t *echo_of(const json_t *validated, const json_t *kinds)
 {
-    json_t *echo = json_deep_copy(validated);
+    json_t *echo = json_copy((json_t *)validated);
     const char *name;
     json_t *value;
     if (echo == NULL || kinds == NULL)
@@ -27,13 +30,15 @@ static json_t *echo_of(const json_t *validated, const json_t *kinds)
             json_object_set_new(echo, name, json_string("**********"));
         } else if (is_kind(kinds, name, "file")) {
             if (json_is_array(value)) {
-                size_t i;
-                json_t *item;
-                json_array_foreach(value, i, item)
-                    json_array_set_new(value, i, json_object());
+                json_t *masked = json_array();
+                for (size_t i = 0; masked && i < json_array_size(value); i++)
+                    json_array_append_new(masked, json_object());
+                json_object_set_new(echo, name, masked ? masked : json_array());
             } else {
                 json_object_set_new(echo, name, json_object());
             }
+        } else if (is_kind(kinds, name, "path") && json_is_array(value)) {
+            json_object_set_new(echo, name, json_copy(value));
         }
     }
     return echo;

@@ -69,6 +69,8 @@ static void usage(FILE *f)
             "                                   /var/lib/cog-fcgi/NAME or ~/.local/state/...)\n"
             "  --keep-finished SECONDS          how long finished predictions stay pollable\n"
             "                                   (default 86400)\n"
+            "  --keep-memory BYTES              memory for finished predictions (default 64M);\n"
+            "                                   older ones are read back from files\n"
             "  --venv PATH                      run the model with this virtualenv's packages\n"
             "                                   (default: PROJECT_DIR/.venv when it exists)\n"
             "  --worker-memory BYTES            limit each worker's memory (k, M, G suffixes;\n"
@@ -176,6 +178,8 @@ static int cmd_serve(int argc, char **argv)
            OPT_WEBHOOK_TIMEOUT, OPT_WEBHOOK_WORKERS, OPT_WEBHOOK_SECRET,
            OPT_NO_PLAYGROUND, OPT_FETCH_MIN_RATE,
            OPT_FETCH_MIN_RATE_WINDOW };
+    enum { OPT_KEEP_MEMORY = 0x200 };
+    size_t keep_memory = 64u * 1024 * 1024;
     cf_fetch_policy fetch;
     cf_fetch_policy_init(&fetch);
     cf_error ferr;
@@ -194,6 +198,7 @@ static int cmd_serve(int argc, char **argv)
         {"shutdown-grace", required_argument, NULL, 'G'},
         {"state-dir", required_argument, NULL, 'D'},
         {"keep-finished", required_argument, NULL, 'K'},
+        {"keep-memory", required_argument, NULL, OPT_KEEP_MEMORY},
         {"venv", required_argument, NULL, 'E'},
         {"upload-url", required_argument, NULL, 'U'},
         {"worker-memory", required_argument, NULL, 'W'},
@@ -265,6 +270,7 @@ static int cmd_serve(int argc, char **argv)
         case 'E': venv = optarg; break;
         case 'U': upload_url = optarg; break;
         case 'W': OPT_CHECK(cf_opt_size(name, optarg, MAX_SIZE, &worker_memory, &oerr)); break;
+        case OPT_KEEP_MEMORY: OPT_CHECK(cf_opt_size(name, optarg, MAX_SIZE, &keep_memory, &oerr)); break;
         case OPT_FETCH_ALLOW:
         case OPT_FETCH_DENY:
             if (cf_fetch_policy_add(&fetch, c == OPT_FETCH_ALLOW, optarg, &ferr) != CF_OK) {
@@ -328,6 +334,11 @@ static int cmd_serve(int argc, char **argv)
      * that alone made the front's RSS grow to ~30 MB under load. Two arenas
      * are plenty for a process whose threads mostly wait. */
     mallopt(M_ARENA_MAX, 2);
+    /* The byte budget (--keep-memory) bounds the RSS only if freed large
+     * blocks go back to the kernel: a fixed mmap threshold stops glibc from
+     * raising it (up to 32 MiB) after the first large free, which would keep
+     * them in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     cf_server_block_signals();
     cf_error err;
     cf_error_clear(&err);
@@ -366,11 +377,17 @@ static int cmd_serve(int argc, char **argv)
     }
     cf_error_clear(&err);
     cf_runner_config rcfg = {.spec = proj.spec, .queue_max = (size_t)queue,
-                             .keep_finished = 1000, .throttle = throttle,
+                             .keep_bytes = keep_memory, .throttle = throttle,
                              .predict_timeout = predict_timeout,
                              .setup_timeout = setup_timeout, .cancel_grace = cancel_grace,
                              .state = state, .state_error = state ? NULL : state_error,
                              .keep_finished_s = keep_finished, .upload_url = upload_url};
+    /* finished records that are not persisted spill next to the persisted ones */
+    static char spill_dir[4200];
+    if (state) {
+        snprintf(spill_dir, sizeof spill_dir, "%s/spill", state_dir);
+        rcfg.spill_dir = spill_dir;
+    }
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
         cf_log_error("CF0003", "%s", err.msg);

@@ -24,6 +24,10 @@ static int client_gone(void *ctx)
     return (pfd.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+/* How long a request that arrives during setup waits for it when there is
+ * no --setup-timeout (with one, it waits as long as setup may take). */
+#define CF_SETUP_WAIT_MAX 300.0
+
 static void respond_details(cf_request *req, json_t *details)
 {
     json_t *body = json_pack("{s:O}", "detail", details);
@@ -109,7 +113,13 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     int ready = 0;
     schema = cf_runner_schema(app->runner, training, &ready, &err);
     if (ready == 0 && schema == NULL) {
-        cf_runner_wait_ready(app->runner);
+        int waited = cf_runner_wait_ready_for(app->runner, CF_SETUP_WAIT_MAX, client_gone, req);
+        if (waited == -2)
+            goto out; /* nobody to answer */
+        if (waited == -1) {
+            cf_respond_detail(req, 503, "the model is still starting: setup() has not finished");
+            goto out;
+        }
         json_decref(schema);
         schema = cf_runner_schema(app->runner, training, &ready, &err);
     }
@@ -162,7 +172,13 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     }
 
     if (ready == 0) {
-        cf_runner_wait_ready(app->runner);
+        int waited = cf_runner_wait_ready_for(app->runner, CF_SETUP_WAIT_MAX, client_gone, req);
+        if (waited == -2)
+            goto out; /* nobody to answer */
+        if (waited == -1) {
+            cf_respond_detail(req, 503, "the model is still starting: setup() has not finished");
+            goto out;
+        }
         json_decref(cf_runner_schema(app->runner, training, &ready, &err));
         if (ready < 0) {
             cf_respond_detail(req, 503, err.msg);

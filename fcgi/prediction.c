@@ -39,6 +39,7 @@ void cf_prediction_decref(cf_prediction *p)
         return;
     if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_SEQ_CST) > 0)
         return;
+    json_decref(p->eventlog);
     json_decref(p->input_echo);
     json_decref(p->input_worker);
     json_decref(p->kinds);
@@ -131,6 +132,15 @@ static json_t *metrics_json(const cf_prediction *p)
     return m;
 }
 
+/* Logs are always a string: a model's bytes that are not UTF-8 become
+ * U+FFFD (the record table cleans them as they arrive; a record read back
+ * from an older file may still hold some). */
+static json_t *logs_json(const cf_prediction *p)
+{
+    json_t *j = cf_text_json(p->logs ? p->logs : "", p->logs ? p->logs_len : 0);
+    return j ? j : json_string("");
+}
+
 static json_t *output_json(const cf_prediction *p)
 {
     return p->output ? json_incref(p->output) : json_null();
@@ -148,7 +158,7 @@ json_t *cf_prediction_to_json(const cf_prediction *p)
     json_object_set_new(o, "created_at", string_or_null(p->created_at));
     json_object_set_new(o, "started_at", time_or_null(p->started_at));
     json_object_set_new(o, "completed_at", time_or_null(p->completed_at));
-    json_object_set_new(o, "logs", json_string(p->logs));
+    json_object_set_new(o, "logs", logs_json(p));
     json_object_set_new(o, "error", string_or_null(p->error));
     json_object_set_new(o, "status", json_string(cf_status_name(p->status)));
     json_t *m = metrics_json(p);
@@ -169,7 +179,7 @@ json_t *cf_prediction_to_webhook_json(const cf_prediction *p)
         json_object_set_new(o, "started_at", time_or_null(p->started_at));
     if (p->completed_at > 0)
         json_object_set_new(o, "completed_at", time_or_null(p->completed_at));
-    json_object_set_new(o, "logs", json_string(p->logs));
+    json_object_set_new(o, "logs", logs_json(p));
     if (p->error)
         json_object_set_new(o, "error", json_string(p->error));
     json_object_set_new(o, "status", json_string(cf_status_name(p->status)));

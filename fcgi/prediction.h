@@ -2,9 +2,10 @@
  *
  * Every prediction the front accepts is one record with an id. The runner,
  * the request threads and the webhook sender all look at the same record;
- * every field is protected by the runner's lock (cf_runner_lock). A record
- * is reference counted because a finished one can still be on its way to a
- * client or a webhook while the store forgets it.
+ * every field is protected by the runner's lock (cf_runner_lock), and only
+ * the record table's verbs (record.h) change them once it is accepted. A
+ * record is reference counted because a finished one can still be on its
+ * way to a client or a webhook while the table forgets it.
  */
 #ifndef CF_PREDICTION_H
 #define CF_PREDICTION_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "utf8.h"
 
 typedef enum cf_status {
     CF_STATUS_STARTING = 0,
@@ -32,8 +34,24 @@ enum {
     CF_EVENT_ALL = 15,
 };
 
+/* Where a record is in its life: see record.h. */
+typedef enum cf_phase {
+    CF_PHASE_NEW = 0,
+    CF_PHASE_QUEUED,
+    CF_PHASE_RUNNING,
+    CF_PHASE_FINISHED,
+    CF_PHASE_DELIVERED,
+} cf_phase;
+
 typedef struct cf_prediction {
     int refs;
+    cf_phase phase;           /* record.h's verbs move it */
+    json_t *eventlog;         /* ordered events (record.h), an array or NULL */
+    unsigned long long seq;   /* arrival order, for the state directory */
+    int saved_new;            /* its accepted state is in the state directory */
+    int prepared;             /* its file inputs are local: it may start (runner lock) */
+    char log_carry[4];        /* the start of a UTF-8 sequence the last log chunk cut */
+    size_t log_carry_len;
     char id[128];
     int is_training;          /* /trainings: calls the train entry */
     int is_async;             /* answered 202 */

@@ -1,6 +1,6 @@
 /* runner.h - the queue of predictions and the worker that runs them.
  *
- * The runner owns the prediction records (through its store), a bounded FIFO
+ * The runner owns the prediction records (through its record table), a bounded FIFO
  * queue of accepted predictions, and one worker slot. Its thread starts the
  * worker, reads the worker's frames and logs, hands the next queued
  * prediction to the worker when it is idle, and restarts a worker that died.
@@ -19,14 +19,15 @@
 typedef struct cf_runner_config {
     cf_worker_spec spec;
     size_t queue_max;        /* predictions that may wait; 0 = Cog's 409 when busy */
-    size_t keep_finished;    /* finished records kept for GET */
+    size_t keep_bytes;       /* --keep-memory: bytes of finished records in memory */
+    const char *spill_dir;   /* where finished records spill, NULL = a private temp dir */
     double throttle;         /* seconds between non-terminal webhooks */
     double predict_timeout;  /* default deadline of a prediction, 0 = none */
     double setup_timeout;    /* limit on import + setup(), 0 = none */
     double cancel_grace;     /* seconds a canceled prediction has before its worker is killed */
     struct cf_state *state;  /* where async predictions are persisted, or NULL */
     const char *state_error; /* why there is no state: async predictions get 503 */
-    double keep_finished_s;  /* finished records stay on disk this long */
+    double keep_finished_s;  /* finished records stay findable this long */
     const char *upload_url;  /* --upload-url: async predictions' files go there */
 } cf_runner_config;
 
@@ -54,8 +55,15 @@ json_t *cf_runner_openapi(cf_runner *r);
  * message. New reference, NULL if unknown. Returns the setup state in
  * *ready: 1 ready, 0 starting, -1 failed (with the reason in err). */
 json_t *cf_runner_schema(cf_runner *r, int training, int *ready, cf_error *err);
-/* Blocks until the worker has reported ready (or failed). */
+/* Blocks until the worker has reported ready (or failed). For the CLI. */
 void cf_runner_wait_ready(cf_runner *r);
+/* Waits as cf_runner_wait_ready does, but no longer than the setup timeout
+ * (when there is one) or max_seconds, and asks client_gone(ctx) (may be
+ * NULL; called without the lock) every 100 ms. 0 once setup is over
+ * (ready or failed), -1 when the wait timed out, -2 when the client went
+ * away. */
+int cf_runner_wait_ready_for(cf_runner *r, double max_seconds, int (*client_gone)(void *),
+                             void *ctx);
 
 /* Accepts p: queues it, records it in the store and sends the start
  * webhook. CF_EBUSY when the queue is full, CF_EUNAVAIL when no prediction

@@ -2,7 +2,9 @@
  *
  * A slot is an embedded-Python worker started by posix_spawn (never a bare
  * fork of the front). The front talks to it over a socket pair (frames, see
- * ipc.h) and reads everything it prints through a pipe on its fds 1 and 2.
+ * ipc.h). Its fds 1 and 2 start as a pipe the front reads: the worker soon
+ * captures them itself and sends what the model prints as log frames
+ * (worker_logs.h), so the pipe carries only what it prints before that.
  */
 #ifndef CF_SLOT_H
 #define CF_SLOT_H

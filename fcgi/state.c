@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,36 +17,20 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "files.h"
 #include "log.h"
 
 #define RECORD_VERSION 1
 #define NAME_LEN 256 /* a record file name: "~" + base64url of 127 bytes + ".json" fits */
 
-static const char secrets_msg[] =
-    "the prediction was interrupted and its secret inputs were not persisted";
-static const char interrupted_msg[] =
-    "the prediction was interrupted: cog-fcgi stopped while it ran";
-
-/* What the index knows of each record on disk, so that expire reads no file
- * and a record keeps the sequence number of its first save. */
-typedef struct entry {
-    struct entry *next;
-    char id[128];
-    unsigned long long seq;
-    int finished;
-    int pending;
-    double completed_at;
-} entry;
 
 struct cf_state {
+    pthread_mutex_t reserve_lock;
+    size_t reserve_bytes; /* wanted size of DIR/.reserve, 0 = none */
+    int reserved;         /* DIR/.reserve exists */
+    int scratch;          /* files need not survive a crash: no fsync */
     char *dir;
     int dir_fd;  /* every file is opened relative to it */
     int lock_fd; /* holds the flock */
-    entry **buckets;
-    size_t nbuckets;
-    size_t count;
-    unsigned long long next_seq;
 };
 
 /* ---- names and hashes ------------------------------------------------- */
@@ -117,72 +102,6 @@ static int decode_name(const char *in, char *buf)
     return o > 0 && strlen(buf) == o ? 0 : -1;
 }
 
-/* ---- the index ---------------------------------------------------------- */
-
-static entry *index_find(cf_state *s, const char *id)
-{
-    for (entry *e = s->buckets[cf_hash_string(id) % s->nbuckets]; e; e = e->next)
-        if (strcmp(e->id, id) == 0)
-            return e;
-    return NULL;
-}
-
-static void index_grow(cf_state *s)
-{
-    size_t n = s->nbuckets * 2;
-    entry **b = calloc(n, sizeof *b);
-    if (b == NULL)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        entry *e = s->buckets[i];
-        while (e) {
-            entry *next = e->next;
-            size_t k = cf_hash_string(e->id) % n;
-            e->next = b[k];
-            b[k] = e;
-            e = next;
-        }
-    }
-    free(s->buckets);
-    s->buckets = b;
-    s->nbuckets = n;
-}
-
-/* Finds or adds id's entry; a new one gets seq (0 = the next number). */
-static entry *index_add(cf_state *s, const char *id, unsigned long long seq)
-{
-    entry *e = index_find(s, id);
-    if (e)
-        return e;
-    if (s->count >= 2 * s->nbuckets)
-        index_grow(s);
-    e = calloc(1, sizeof *e);
-    if (e == NULL)
-        return NULL;
-    snprintf(e->id, sizeof e->id, "%s", id);
-    e->seq = seq ? seq : s->next_seq;
-    if (e->seq >= s->next_seq)
-        s->next_seq = e->seq + 1;
-    size_t k = cf_hash_string(id) % s->nbuckets;
-    e->next = s->buckets[k];
-    s->buckets[k] = e;
-    s->count++;
-    return e;
-}
-
-static void index_drop(cf_state *s, const char *id)
-{
-    for (entry **pp = &s->buckets[cf_hash_string(id) % s->nbuckets]; *pp; pp = &(*pp)->next) {
-        if (strcmp((*pp)->id, id) == 0) {
-            entry *e = *pp;
-            *pp = e->next;
-            free(e);
-            s->count--;
-            return;
-        }
-    }
-}
-
 /* ---- opening ------------------------------------------------------------ */
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -232,11 +151,9 @@ cf_state *cf_state_open(const char *dir, cf_error *err)
         return NULL;
     }
     s->dir_fd = s->lock_fd = -1;
-    s->next_seq = 1;
-    s->nbuckets = 256;
+    pthread_mutex_init(&s->reserve_lock, NULL);
     s->dir = strdup(dir);
-    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
-    if (s->dir == NULL || s->buckets == NULL) {
+    if (s->dir == NULL) {
         cf_error_set(err, CF_ENOMEM, "out of memory");
         goto fail;
     }
@@ -284,19 +201,11 @@ void cf_state_free(cf_state *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; s->buckets && i < s->nbuckets; i++) {
-        entry *e = s->buckets[i];
-        while (e) {
-            entry *next = e->next;
-            free(e);
-            e = next;
-        }
-    }
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* drops the flock */
     if (s->dir_fd >= 0)
         close(s->dir_fd);
-    free(s->buckets);
+    pthread_mutex_destroy(&s->reserve_lock);
     free(s->dir);
     free(s);
 }
@@ -308,85 +217,15 @@ const char *cf_state_dir(const cf_state *s)
 
 /* ---- encoding a record ---------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], min;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0x3Fu >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* A JSON string of len bytes of text. Model logs may hold bytes that are
- * not UTF-8, which JSON cannot carry: those become U+FFFD. New reference. */
-static json_t *text_json(const char *s, size_t len)
-{
-    json_t *j = json_stringn(s, len);
-    if (j != NULL)
-        return j;
-    char *clean = malloc(3 * len + 1);
-    if (clean == NULL)
-        return NULL;
-    const unsigned char *in = (const unsigned char *)s;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(in + i, len - i);
-        if (k == 0) {
-            memcpy(clean + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(clean + o, in + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    j = json_stringn(clean, o);
-    free(clean);
-    return j;
-}
-
 static json_t *str_or_null(const char *s)
 {
-    return s ? text_json(s, strlen(s)) : json_null();
-}
-
-static int is_utf8(const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0, k; i < n; i += k)
-        if ((k = utf8_seq((const unsigned char *)s + i, n - i)) == 0)
-            return 0;
-    return 1;
+    return s ? cf_text_json(s, strlen(s)) : json_null();
 }
 
 /* The id, or for one that is not UTF-8 the base64url of its file name. */
 static json_t *id_json(const char *id)
 {
-    if (is_utf8(id))
+    if (cf_text_is_utf8(id))
         return json_string(id);
     char name[NAME_LEN];
     record_name(id, name);
@@ -422,8 +261,7 @@ static json_t *worker_input_json(const cf_prediction *p, int *omitted)
     return o;
 }
 
-/* The record as stored. New reference, NULL when out of memory. */
-static json_t *record_json(const cf_prediction *p, int running, unsigned long long seq)
+json_t *cf_state_record_json(const cf_prediction *p, int running, unsigned long long seq)
 {
     int terminal = cf_prediction_is_terminal(p), omitted = 0, failed = 0;
     double deadline = 0;
@@ -446,7 +284,7 @@ static json_t *record_json(const cf_prediction *p, int running, unsigned long lo
     } fields[] = {
         {"version", json_integer(RECORD_VERSION)},
         /* an id that is not UTF-8 cannot be a JSON string: keep its encoding */
-        {is_utf8(p->id) ? "id" : "id_encoded", id_json(p->id)},
+        {cf_text_is_utf8(p->id) ? "id" : "id_encoded", id_json(p->id)},
         {"seq", json_integer((json_int_t)seq)},
         {"phase", json_string(terminal ? "finished" : running ? "running" : "queued")},
         {"is_training", json_boolean(p->is_training)},
@@ -461,7 +299,7 @@ static json_t *record_json(const cf_prediction *p, int running, unsigned long lo
         {"created_at", str_or_null(p->created_at)},
         {"started_at", json_real(p->started_at)},
         {"completed_at", json_real(p->completed_at)},
-        {"logs", text_json(p->logs ? p->logs : "", p->logs ? p->logs_len : 0)},
+        {"logs", cf_text_json(p->logs ? p->logs : "", p->logs ? p->logs_len : 0)},
         {"error", str_or_null(p->error)},
         {"status", json_string(cf_status_name(p->status))},
         {"metrics", value_or_null(p->metrics)},
@@ -485,6 +323,71 @@ static json_t *record_json(const cf_prediction *p, int running, unsigned long lo
     return o;
 }
 
+/* ---- the reserve -------------------------------------------------------------
+
+ * DIR/.reserve holds reserve_bytes of zeros that only a full disk uses: a
+ * save of a prediction that was accepted (its start, its end) that fails
+ * with ENOSPC removes it and tries again, so what finished is not recovered
+ * as interrupted for want of a few kilobytes. It comes back with the next
+ * save that finds room. New predictions never use it: they get 503. */
+
+static int release_reserve(cf_state *s)
+{
+    pthread_mutex_lock(&s->reserve_lock);
+    int rc = -1;
+    if (s->reserved && unlinkat(s->dir_fd, ".reserve", 0) == 0) {
+        s->reserved = 0;
+        fsync(s->dir_fd);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->reserve_lock);
+    return rc;
+}
+
+static void make_reserve(cf_state *s)
+{
+    pthread_mutex_lock(&s->reserve_lock);
+    if (s->reserve_bytes == 0 || s->reserved) {
+        pthread_mutex_unlock(&s->reserve_lock);
+        return;
+    }
+    static const char zeros[65536];
+    int fd = openat(s->dir_fd, ".reserve", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                    0600);
+    size_t done = 0;
+    while (fd >= 0 && done < s->reserve_bytes) {
+        size_t n = s->reserve_bytes - done < sizeof zeros ? s->reserve_bytes - done : sizeof zeros;
+        ssize_t w = write(fd, zeros, n);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    int ok = fd >= 0 && done == s->reserve_bytes && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        s->reserved = 1;
+    else
+        unlinkat(s->dir_fd, ".reserve", 0); /* no room: the next save tries again */
+    pthread_mutex_unlock(&s->reserve_lock);
+}
+
+void cf_state_set_scratch(cf_state *s)
+{
+    s->scratch = 1;
+}
+
+void cf_state_reserve(cf_state *s, size_t bytes)
+{
+    struct stat st;
+    pthread_mutex_lock(&s->reserve_lock);
+    s->reserve_bytes = bytes;
+    s->reserved = fstatat(s->dir_fd, ".reserve", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                  S_ISREG(st.st_mode) && (size_t)st.st_size == bytes;
+    pthread_mutex_unlock(&s->reserve_lock);
+    make_reserve(s);
+}
+
 /* ---- writing ---------------------------------------------------------------- */
 
 static int write_all(int fd, const char *data, size_t len)
@@ -505,7 +408,7 @@ static int write_all(int fd, const char *data, size_t len)
  * failure nothing new is left behind (for a new record not even the file,
  * should only the directory fsync fail). */
 static int replace_file(cf_state *s, const char *id, const char *name, const char *data,
-                        size_t len, int is_new, cf_error *err)
+                        size_t len, int is_new, int *why, cf_error *err)
 {
     char tmp[NAME_LEN + 8];
     snprintf(tmp, sizeof tmp, ".tmp-%s", name);
@@ -517,7 +420,7 @@ static int replace_file(cf_state *s, const char *id, const char *name, const cha
     if (write_all(fd, data, len) != 0)
         goto fail;
     what = "fsync";
-    if (fsync(fd) != 0)
+    if (!s->scratch && fsync(fd) != 0)
         goto fail;
     what = "close";
     int rc = close(fd);
@@ -527,7 +430,7 @@ static int replace_file(cf_state *s, const char *id, const char *name, const cha
     what = "rename";
     if (renameat(s->dir_fd, tmp, s->dir_fd, name) != 0)
         goto fail;
-    if (fsync(s->dir_fd) != 0) {
+    if (!s->scratch && fsync(s->dir_fd) != 0) {
         int saved = errno;
         if (is_new)
             unlinkat(s->dir_fd, name, 0);
@@ -538,6 +441,7 @@ static int replace_file(cf_state *s, const char *id, const char *name, const cha
     return CF_OK;
 fail:;
     int saved = errno;
+    *why = saved;
     if (fd >= 0)
         close(fd);
     unlinkat(s->dir_fd, tmp, 0);
@@ -545,35 +449,33 @@ fail:;
                         s->dir, strerror(saved), what);
 }
 
-int cf_state_save(cf_state *s, const cf_prediction *p, int running, cf_error *err)
+int cf_state_write(cf_state *s, const char *id, json_t *rec, int is_new, cf_error *err)
 {
-    int rc = CF_OK;
-    char *text = NULL;
-    json_t *rec = NULL;
     char name[NAME_LEN];
-    entry *e = index_find(s, p->id);
-    int is_new = e == NULL;
-    if (is_new)
-        e = index_add(s, p->id, 0);
-    if (e != NULL)
-        rec = record_json(p, running, e->seq);
-    if (rec != NULL)
-        text = json_dumps(rec, JSON_COMPACT);
-    if (text == NULL) {
-        rc = cf_error_set(err, CF_ENOMEM, "out of memory saving prediction %s", p->id);
-        goto out;
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    if (text == NULL)
+        return cf_error_set(err, CF_ENOMEM, "out of memory saving prediction %s", id);
+    record_name(id, name);
+    int why = 0;
+    int rc = replace_file(s, id, name, text, strlen(text), is_new, &why, err);
+    if (rc == CF_EUNAVAIL && why == ENOSPC && !is_new && release_reserve(s) == 0) {
+        /* what was accepted may use the reserve; new predictions may not */
+        cf_log_warn("CF0406", "state directory %s is full: released its reserve to save "
+                    "prediction %s", s->dir, id);
+        cf_error_clear(err);
+        rc = replace_file(s, id, name, text, strlen(text), is_new, &why, err);
     }
-    record_name(p->id, name);
-    rc = replace_file(s, p->id, name, text, strlen(text), is_new, err);
-    if (rc == CF_OK) {
-        e->finished = cf_prediction_is_terminal(p);
-        e->pending = p->terminal_webhook_pending;
-        e->completed_at = p->completed_at;
-    }
-out:
-    if (rc != CF_OK && is_new && e != NULL)
-        index_drop(s, p->id);
+    if (rc == CF_OK)
+        make_reserve(s);
     free(text);
+    return rc;
+}
+
+int cf_state_save(cf_state *s, const cf_prediction *p, int running, unsigned long long seq,
+                  int is_new, cf_error *err)
+{
+    json_t *rec = cf_state_record_json(p, running, seq);
+    int rc = cf_state_write(s, p->id, rec, is_new, err);
     json_decref(rec);
     return rc;
 }
@@ -582,7 +484,6 @@ int cf_state_remove(cf_state *s, const char *id, cf_error *err)
 {
     char name[NAME_LEN];
     record_name(id, name);
-    index_drop(s, id);
     if (unlinkat(s->dir_fd, name, 0) != 0 && errno != ENOENT)
         return cf_error_set(err, CF_EIO, "cannot remove prediction %s from %s: %s", id, s->dir,
                             strerror(errno));
@@ -590,12 +491,6 @@ int cf_state_remove(cf_state *s, const char *id, cf_error *err)
 }
 
 /* ---- loading ---------------------------------------------------------------- */
-
-typedef struct loaded {
-    cf_prediction *p;
-    unsigned long long seq;
-    int changed; /* recover() changed it: save it again */
-} loaded;
 
 static char *dup_str(const json_t *rec, const char *key)
 {
@@ -704,6 +599,8 @@ static cf_prediction *load_file(cf_state *s, const char *fname, unsigned long lo
     json_t *rec = NULL;
     cf_prediction *p = NULL;
     int fd = openat(s->dir_fd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT)
+        return NULL; /* forgotten (expired) meanwhile */
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (f == NULL) {
         cf_log_error("CF0401", "cannot read prediction record %s/%s: %s", s->dir, fname,
@@ -729,8 +626,6 @@ static cf_prediction *load_file(cf_state *s, const char *fname, unsigned long lo
 
 cf_prediction *cf_state_load(cf_state *s, const char *id)
 {
-    if (index_find(s, id) == NULL)
-        return NULL; /* not ours (or expired): no need to touch the disk */
     char name[512];
     record_name(id, name);
     unsigned long long seq = 0;
@@ -738,31 +633,9 @@ cf_prediction *cf_state_load(cf_state *s, const char *id)
     return load_file(s, name, &seq, &running, &omitted);
 }
 
-/* Applies the restart rules of state.h to a record that was not finished.
- * Returns 1 when p changed (and must be saved again). */
-static int recover(cf_prediction *p, int running, int omitted)
-{
-    if (cf_prediction_is_terminal(p) || (!running && !omitted))
-        return 0;
-    if (running && p->cancel_requested) {
-        p->status = CF_STATUS_CANCELED;
-    } else {
-        p->status = CF_STATUS_FAILED;
-        cf_prediction_set_error(p, running ? interrupted_msg : secrets_msg);
-    }
-    p->completed_at = cf_now();
-    if (p->output_is_iterator && p->output == NULL)
-        p->output = json_array();
-    cf_files_cleanup(p); /* the inputs a dead run downloaded */
-    p->terminal_webhook_pending = p->webhook != NULL && (p->events & CF_EVENT_COMPLETED);
-    cf_log_warn("CF0404", "prediction %s was %s before the restart: now %s", p->id,
-                running ? "running" : "queued with secret inputs", cf_status_name(p->status));
-    return 1;
-}
-
 static int by_arrival(const void *a, const void *b)
 {
-    const loaded *x = a, *y = b;
+    const cf_state_loaded *x = a, *y = b;
     if (x->seq != y->seq)
         return x->seq < y->seq ? -1 : 1;
     if (x->p->started_at != y->p->started_at)
@@ -776,10 +649,10 @@ static int has_suffix(const char *s, const char *suffix)
     return n > k && strcmp(s + n - k, suffix) == 0;
 }
 
-int cf_state_load_all(cf_state *s, cf_prediction ***out, size_t *n, cf_error *err)
+int cf_state_load_all(cf_state *s, cf_state_loaded **out, size_t *n, cf_error *err)
 {
     int rc = CF_OK;
-    loaded *list = NULL;
+    cf_state_loaded *list = NULL;
     size_t len = 0, cap = 0;
     *out = NULL;
     *n = 0;
@@ -812,7 +685,7 @@ int cf_state_load_all(cf_state *s, cf_prediction ***out, size_t *n, cf_error *er
             continue;
         if (len == cap) {
             size_t ncap = cap ? cap * 2 : 64;
-            loaded *grown = realloc(list, ncap * sizeof *list);
+            cf_state_loaded *grown = realloc(list, ncap * sizeof *list);
             if (grown == NULL) {
                 cf_prediction_decref(p);
                 rc = cf_error_set(err, CF_ENOMEM, "out of memory loading prediction records");
@@ -821,86 +694,28 @@ int cf_state_load_all(cf_state *s, cf_prediction ***out, size_t *n, cf_error *er
             list = grown;
             cap = ncap;
         }
-        list[len] = (loaded){.p = p, .seq = seq, .changed = recover(p, running, omitted)};
+        list[len] = (cf_state_loaded){.p = p, .seq = seq, .running = running, .omitted = omitted};
         len++;
     }
-    /* seq numbers of records that lack one go after the others */
+    /* records that lack a seq number go after the others */
+    unsigned long long next_seq = 1;
     for (size_t i = 0; i < len; i++)
-        if (list[i].seq >= s->next_seq)
-            s->next_seq = list[i].seq + 1;
+        if (list[i].seq >= next_seq)
+            next_seq = list[i].seq + 1;
     for (size_t i = 0; i < len; i++)
         if (list[i].seq == 0)
-            list[i].seq = s->next_seq++;
+            list[i].seq = next_seq++;
     if (len > 1)
         qsort(list, len, sizeof *list, by_arrival);
-    *out = calloc(len ? len : 1, sizeof **out);
-    if (*out == NULL) {
-        rc = cf_error_set(err, CF_ENOMEM, "out of memory loading prediction records");
-        goto out;
-    }
-    for (size_t i = 0; i < len; i++) {
-        cf_prediction *p = list[i].p;
-        entry *e = index_add(s, p->id, list[i].seq);
-        if (e) {
-            e->seq = list[i].seq;
-            e->finished = cf_prediction_is_terminal(p);
-            e->pending = p->terminal_webhook_pending;
-            e->completed_at = p->completed_at;
-        }
-        cf_error serr;
-        cf_error_clear(&serr);
-        if (list[i].changed && cf_state_save(s, p, 0, &serr) != CF_OK)
-            cf_log_error("CF0405", "%s", serr.msg);
-        (*out)[i] = p;
-        list[i].p = NULL;
-    }
+    *out = list;
     *n = len;
+    list = NULL;
 out:
-    for (size_t i = 0; rc != CF_OK && i < len; i++)
+    for (size_t i = 0; list && i < len; i++)
         cf_prediction_decref(list[i].p);
-    if (rc != CF_OK) {
-        free(*out);
-        *out = NULL;
-    }
     free(list);
     closedir(d);
     return rc;
-}
-
-/* ---- expiry ------------------------------------------------------------------ */
-
-int cf_state_expire(cf_state *s, double keep_seconds, void (*removed)(const char *id, void *ctx),
-                    void *ctx, cf_error *err)
-{
-    double cutoff = cf_now() - keep_seconds;
-    int count = 0, failed = 0;
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        entry **pp = &s->buckets[i];
-        while (*pp) {
-            entry *e = *pp;
-            if (!e->finished || e->pending || e->completed_at >= cutoff) {
-                pp = &e->next;
-                continue;
-            }
-            char name[NAME_LEN];
-            record_name(e->id, name);
-            if (unlinkat(s->dir_fd, name, 0) != 0 && errno != ENOENT) {
-                if (!failed)
-                    cf_error_set(err, CF_EIO, "cannot remove prediction %s from %s: %s", e->id,
-                                 s->dir, strerror(errno));
-                failed = 1;
-                pp = &e->next;
-                continue;
-            }
-            if (removed)
-                removed(e->id, ctx);
-            *pp = e->next;
-            free(e);
-            s->count--;
-            count++;
-        }
-    }
-    return failed ? CF_EIO : count;
 }
 
 /* ---- the default directory ----------------------------------------------------- */

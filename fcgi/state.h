@@ -7,26 +7,18 @@
  * over the old one, then DIR is fsynced. A crash leaves either the old or
  * the new record, never half of one; stray temp files are removed at load.
  *
- * The runner saves a record when it accepts it (before the 202), when the
- * worker starts it (running = 1), when it ends, and when its terminal
- * webhook has been delivered (terminal_webhook_pending back to 0). After a
- * restart cf_state_load_all returns what to do next:
- *   - a queued record comes back as it was, to be queued again;
- *   - a record that was running comes back failed ("the prediction was
- *     interrupted ...", canceled if a cancel had been asked for), with
- *     completed_at = now and terminal_webhook_pending set when it has a
- *     webhook that wants "completed";
- *   - a finished record comes back as it was, terminal_webhook_pending
- *     included: the runner re-sends that webhook.
+ * The record table (record.h) decides when a record is saved and what a
+ * record found at a restart becomes; this file only writes and reads them.
+ * Each record carries a sequence number, its arrival order, and its phase
+ * ("queued", "running" or "finished").
  *
  * Secrets: the value of a Secret input (kinds[name] == "secret") never
- * reaches the disk. The file says "secrets_omitted": true instead, and a
- * queued record that had secrets cannot run again after a restart: it comes
- * back failed with "the prediction was interrupted and its secret inputs
- * were not persisted" (and its completed webhook pending). Keeping the
+ * reaches the disk. The file says "secrets_omitted": true instead (a queued
+ * record that had secrets cannot run again after a restart). Keeping the
  * secret obfuscated would still be keeping it.
  *
- * Not thread-safe: callers hold the runner lock. One process per DIR:
+ * No state of its own beyond the directory: calls for different ids may
+ * run on different threads at once. One process per DIR:
  * cf_state_open takes an exclusive flock on DIR/.lock (released by the
  * kernel when the process dies, kill -9 included).
  */
@@ -50,38 +42,54 @@ void cf_state_free(cf_state *s);
 /* The directory, as given to cf_state_open. Borrowed. */
 const char *cf_state_dir(const cf_state *s);
 
-/* Writes p's record atomically (see above); running says the worker has
- * started it (ignored for a terminal record). One write() of the whole
- * record, then two fsyncs. On failure the old file, if any, is intact, the
- * temp file is removed, and err is CF_EUNAVAIL ("cannot save prediction X
- * in DIR: No space left on device"): the caller answers 503 and must not
- * accept the prediction. CF_ENOMEM when the record cannot be built. */
-int cf_state_save(cf_state *s, const cf_prediction *p, int running, cf_error *err);
+/* p's record as stored (see above), a new object that only borrows p's
+ * values (increfs them): take it under the lock that guards p, write it
+ * after. running says the worker has started p (ignored when terminal).
+ * NULL when out of memory. */
+json_t *cf_state_record_json(const cf_prediction *p, int running, unsigned long long seq);
+
+/* Writes rec (borrowed), id's record, atomically: one write() of the whole
+ * record, then two fsyncs. is_new: no earlier file of id exists (one that
+ * only the directory fsync failed to keep is removed). On failure the old
+ * file, if any, is intact, the temp file is removed, and err is CF_EUNAVAIL
+ * ("cannot save prediction X in DIR: No space left on device") or
+ * CF_ENOMEM. The path in err is for the server log, not for clients. */
+int cf_state_write(cf_state *s, const char *id, json_t *rec, int is_new, cf_error *err);
+
+/* cf_state_record_json + cf_state_write, for a p no other thread changes. */
+int cf_state_save(cf_state *s, const cf_prediction *p, int running, unsigned long long seq,
+                  int is_new, cf_error *err);
+
+/* Makes s a scratch directory (the record table's spill): its files need
+ * not survive a crash, so writes skip both fsyncs. */
+void cf_state_set_scratch(cf_state *s);
+
+/* Keeps DIR/.reserve, bytes of space that only saves of accepted
+ * predictions may use once the disk is full (a save that fails with ENOSPC
+ * releases it and tries again; it is made again when there is room). */
+void cf_state_reserve(cf_state *s, size_t bytes);
 
 /* Reads id's record back from disk (a new record, refs = 1), or NULL when
- * there is none. For answering polls of finished predictions the memory no
- * longer holds; no recovery rule is applied. */
+ * there is none (or it cannot be read: logged). */
 cf_prediction *cf_state_load(cf_state *s, const char *id);
 
 /* Removes id's file. A missing file is not an error. CF_EIO otherwise. */
 int cf_state_remove(cf_state *s, const char *id, cf_error *err);
 
-/* Loads every record in DIR, applying the recovery rules above (records
- * changed by them are saved again). Unreadable or corrupt files are logged
- * (CF0401) and left alone; stray temp and probe files are removed. *out is
- * a new array of new records (refs = 1; the caller decrefs each and frees
- * the array), in the order they were first saved, so queued records run in
- * arrival order. CF_EIO if DIR cannot be read, CF_ENOMEM. */
-int cf_state_load_all(cf_state *s, cf_prediction ***out, size_t *n, cf_error *err);
+/* One record found by cf_state_load_all: p is a new record (refs = 1). */
+typedef struct cf_state_loaded {
+    cf_prediction *p;
+    unsigned long long seq; /* arrival order */
+    int running;            /* the worker had started it */
+    int omitted;            /* its secret inputs were not saved */
+} cf_state_loaded;
 
-/* Removes the files of finished records whose completed_at is more than
- * keep_seconds ago and whose terminal webhook is not pending, calling
- * removed(id, ctx) for each (removed may be NULL) so the caller can forget
- * them too. Uses an in-memory index (built by load_all and save), reads no
- * file. Returns how many were removed, or CF_EIO when one could not be
- * (the others are still removed). */
-int cf_state_expire(cf_state *s, double keep_seconds, void (*removed)(const char *id, void *ctx),
-                    void *ctx, cf_error *err);
+/* Loads every record in DIR as it was saved (record.h applies the restart
+ * rules). Unreadable or corrupt files are logged (CF0401) and left alone;
+ * stray temp and probe files are removed. *out is a new array in arrival
+ * order (the caller decrefs each p and frees it). CF_EIO if DIR cannot be
+ * read, CF_ENOMEM. */
+int cf_state_load_all(cf_state *s, cf_state_loaded **out, size_t *n, cf_error *err);
 
 /* The default state directory of a project, into buf:
  *   $STATE_DIRECTORY (systemd's StateDirectory=; the first if several),

@@ -25,6 +25,9 @@
  *      but its declarations; with COG_FCGI_SCHEMA_ONLY=import the module is
  *      imported and the predictor checked, and ready says what failed, but
  *      setup() does not run.
+ *   {"type":"log","text":STR}   what the model printed (stdout and stderr),
+ *      valid UTF-8 (U+FFFD for bytes that were not), in order with the
+ *      output, metric and done frames (worker_logs.h).
  *   {"type":"output","item":JSON}      one yielded item of an iterator output
  *   {"type":"metric","name":STR,"value":JSON}   current_scope().record_metric
  *   {"type":"done","status":"succeeded"|"failed"|"canceled",
@@ -38,8 +41,9 @@
  *      input is validated, defaults filled in, files already local paths.
  *   {"type":"shutdown"}
  *
- * Cancel is SIGUSR1 to the worker; stdout/stderr of the worker are a pipe
- * that the front reads, so logs never travel in frames.
+ * Cancel is SIGUSR1 to the worker. Before the worker captures its own fds 1
+ * and 2 (and if it cannot), what it prints reaches the front through a
+ * pipe instead; the front reads that as logs too.
  */
 #ifndef CF_IPC_H
 #define CF_IPC_H

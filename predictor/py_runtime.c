@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "ipc.h"
+#include "worker_logs.h"
 #include "log.h"
 
 static int ipc_fd = -1;
@@ -34,9 +35,8 @@ static PyObject *cogfcgi_send(PyObject *self, PyObject *msg)
         PyErr_SetString(PyExc_ValueError, err.msg);
         return NULL;
     }
-    fflush(NULL); /* C-level prints of the model come before the frame */
     Py_BEGIN_ALLOW_THREADS
-    rc = cf_ipc_send(ipc_fd, frame, &err);
+    rc = cf_worker_send(ipc_fd, frame, &err); /* after the logs printed before it */
     Py_END_ALLOW_THREADS
     json_decref(frame);
     if (rc < 0) {

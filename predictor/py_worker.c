@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ipc.h"
+#include "worker_logs.h"
 #include "log.h"
 
 /* A ready frame for when the runtime itself could not run (cog missing). */
@@ -34,7 +35,7 @@ static int send_frame(int fd, json_t *msg, cf_error *err)
         return cf_error_set(err, CF_ENOMEM, "out of memory for a frame");
     cf_py_flush();
     Py_BEGIN_ALLOW_THREADS
-    rc = cf_ipc_send(fd, msg, err);
+    rc = cf_worker_send(fd, msg, err);
     Py_END_ALLOW_THREADS
     json_decref(msg);
     return rc;
@@ -106,7 +107,7 @@ int cf_py_worker_run(const struct cf_worker_opts *opts, cf_error *err)
         cf_error ignored;
         json_t *ready = ready_failure(err->msg);
         if (ready != NULL)
-            cf_ipc_send(opts->ipc_fd, ready, &ignored);
+            cf_worker_send(opts->ipc_fd, ready, &ignored);
         json_decref(ready);
         return rc;
     }

@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "worker_logs.h"
 #include "py_worker.h"
 
 static void usage(void)
@@ -125,10 +126,15 @@ int main(int argc, char **argv)
 
     cf_error err;
     cf_error_clear(&err);
+    /* from here on what the model prints reaches the front as log frames */
+    if (cf_worker_logs_start(opts.ipc_fd, &err) != CF_OK) {
+        cf_log_warn("CF0212", "%s: logs go through the front's pipe", err.msg);
+        cf_error_clear(&err);
+    }
     int rc = cf_py_worker_run(&opts, &err);
     if (rc < 0)
         cf_log_error("CF0209", "worker stopped: %s", err.msg);
-    fflush(NULL);
+    cf_worker_logs_flush();
     /* Never Py_FinalizeEx: model threads may be stuck in C code. */
     _exit(rc < 0 ? 1 : 0);
 }

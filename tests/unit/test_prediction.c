@@ -11,7 +11,6 @@
 #include "json_out.h"
 #include "prediction.h"
 #include "prefer.h"
-#include "store.h"
 
 static char *keys_of(json_t *o)
 {
@@ -146,25 +145,25 @@ static void durations_parse(void **state)
     assert_int_not_equal(cf_parse_duration("5x", &s), 0);
 }
 
-static void store_keeps_recent_finished_records(void **state)
+static void logs_that_are_not_utf8_stay_in_every_view(void **state)
 {
     (void)state;
-    cf_store *s = cf_store_new(2);
-    for (int i = 0; i < 4; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "id%d", i);
-        cf_prediction *p = cf_prediction_new(id);
-        cf_store_put(s, p);
-        p->status = CF_STATUS_SUCCEEDED;
-        cf_store_finished(s, p);
-        cf_prediction_decref(p);
+    cf_prediction *p = cf_prediction_new("pred_bytes");
+    const char raw[] = "ok \xff end\n";
+    cf_prediction_append_logs(p, raw, sizeof raw - 1);
+    json_t *views[] = {cf_prediction_to_json(p), cf_prediction_to_webhook_json(p)};
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(json_string_value(json_object_get(views[i], "logs")),
+                            "ok \xEF\xBF\xBD end\n");
+        json_decref(views[i]);
     }
-    assert_null(cf_store_get(s, "id0"));
-    assert_null(cf_store_get(s, "id1"));
-    assert_non_null(cf_store_get(s, "id2"));
-    assert_non_null(cf_store_get(s, "id3"));
-    assert_int_equal(cf_store_count(s), 2);
-    cf_store_free(s);
+    char out[64];
+    size_t kept = 0;
+    /* a sequence cut by the end of a chunk waits for the next one */
+    size_t n = cf_text_clean("a\xc3", 2, out, &kept);
+    assert_int_equal(n, 1);
+    assert_int_equal(kept, 1);
+    cf_prediction_decref(p);
 }
 
 static void floats_are_written_as_python_does(void **state)
@@ -190,7 +189,7 @@ int main(void)
         cmocka_unit_test(generated_ids_look_like_cogs),
         cmocka_unit_test(prefer_follows_rfc_7240),
         cmocka_unit_test(durations_parse),
-        cmocka_unit_test(store_keeps_recent_finished_records),
+        cmocka_unit_test(logs_that_are_not_utf8_stay_in_every_view),
         cmocka_unit_test(floats_are_written_as_python_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
