@@ -80,6 +80,10 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
             cf_respond_detail(req, 400, CF_BODY_PARSE_ERROR);
         goto out;
     }
+    /* The parsed body holds everything now: the raw bytes (up to --max-body) go. */
+    free(req->body);
+    req->body = NULL;
+    req->body_len = 0;
     if (put_id) {
         const json_t *bid = json_object_get(body, "id");
         if (json_is_string(bid) && strcmp(json_string_value(bid), put_id) != 0) {
