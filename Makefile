@@ -22,7 +22,7 @@ DEP_LIBS   += -lhiredis
 VERSION := 0.1.0
 PY_VERSION := $(shell $(PKG) --modversion python3-embed 2>/dev/null)
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ipredictor -Ifcgi \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ipredictor/common -Ipredictor/project -Ipredictor/worker -Ifcgi \
            -DCF_VERSION=\"$(VERSION)\" -DCF_PYTHON_VERSION=\"$(PY_VERSION)\" $(DEP_CFLAGS)
 
 ifeq ($(SAN),1)
@@ -33,12 +33,19 @@ else
 BUILD   := build
 endif
 
-WORKER_SRC := $(wildcard predictor/py_*.c) predictor/worker_main.c predictor/worker_logs.c
-LIB_SRC    := $(filter-out $(WORKER_SRC),$(wildcard predictor/*.c))
+# Which process a file runs in is its folder: predictor/worker/ only in cog-fcgi-worker (the
+# only files with Python.h), predictor/project/ only in the front (what knows Cog projects:
+# cog.yaml, schema, validation, data URIs, MIME), predictor/common/ in both (errors, logging,
+# the IPC framing, UTF-8), fcgi/ the front itself.
+WORKER_SRC := $(wildcard predictor/worker/*.c)
+COMMON_SRC := $(wildcard predictor/common/*.c)
+PROJECT_SRC := $(wildcard predictor/project/*.c)
+LIB_SRC    := $(COMMON_SRC) $(PROJECT_SRC)
 FRONT_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 FRONT_OBJ  := $(FRONT_SRC:%.c=$(BUILD)/obj/%.o)
 # The playground (web/playground/: HTML, CSS, JS) is built into the front as one C table.
 PLAYGROUND_FILES := $(sort $(wildcard web/playground/*.html web/playground/*.css web/playground/*.js))
@@ -49,11 +56,11 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: conformance-refresh all deps test unit integration demo bench clean install uninstall fuzz
 all: $(BUILD)/cog-fcgi $(BUILD)/cog-fcgi-worker $(BUILD)/python/cog/__init__.py
 
-$(BUILD)/obj/%.o: %.c $(wildcard predictor/*.h fcgi/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard predictor/*/*.h fcgi/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/predictor/py_%.o $(BUILD)/obj/predictor/worker_main.o: CFLAGS += $(PY_CFLAGS)
+$(WORKER_OBJ): CFLAGS += $(PY_CFLAGS)
 
 # web/playground itself too: a file removed from it changes the directory, not a file.
 $(BUILD)/gen/playground_assets.c: scripts/embed-assets.py $(PLAYGROUND_FILES) web/playground
@@ -67,7 +74,7 @@ $(BUILD)/obj/gen/playground_assets.o: $(BUILD)/gen/playground_assets.c fcgi/play
 $(BUILD)/cog-fcgi: $(BUILD)/obj/fcgi/main.o $(FRONT_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(BUILD)/cog-fcgi-worker: $(WORKER_OBJ) $(LIB_OBJ)
+$(BUILD)/cog-fcgi-worker: $(WORKER_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(PY_LIBS) -Wl,-rpath,/usr/lib/x86_64-linux-gnu
 
 # The cog Python package travels next to the worker binary.

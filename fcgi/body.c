@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pyjson_error.h"
+#include "json_in.h"
 
 int cf_body_is_json_type(const char *content_type)
 {

@@ -135,7 +135,7 @@ out:
 
 /* What the interpreter reports, as JSON on the saved stdout: anything an
  * import prints goes to stderr instead. sys.path is the worker's: the
- * project, then $PYTHONPATH, then site (see predictor/py_interp.c). */
+ * project, then $PYTHONPATH, then site (see predictor/worker/py_interp.c). */
 static const char py_probe[] =
     "import json, os, sys\n"
     "out = os.fdopen(os.dup(1), 'w')\n"

@@ -158,7 +158,7 @@ static void put_value(buf *b, const json_t *v)
         else if (isinf(d))
             put_str(b, d > 0 ? "Infinity" : "-Infinity");
         else
-            put_str(b, cf_py_float_repr(d, num, sizeof num));
+            put_str(b, cf_pylike_float_repr(d, num, sizeof num));
         break;
     }
     case JSON_TRUE: put_str(b, "true"); break;

@@ -1,6 +1,6 @@
 /* json_scan.h - finding the end of a plain run of JSON string text, eight bytes at a time.
  *
- * Both the request reader (pyjson_error.c) and the response writer (json_out.c) walk strings
+ * Both the request reader (json_in.c) and the response writer (json_out.c) walk strings
  * that may be megabytes long (data URIs) looking for the same bytes: '"', '\\' and the control
  * characters below 0x20. Everything else is copied as it is.
  */

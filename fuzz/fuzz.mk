@@ -20,15 +20,15 @@ FUZZ_CFLAGS   = $(filter-out -O% -fsanitize% -fno-sanitize%,$(CFLAGS)) -g -O1 \
                 -fno-sanitize-recover=undefined -Ifuzz
 FUZZ_LIBS     = $(DEP_LIBS)
 
-FUZZ_SRC_body     := fcgi/body.c fcgi/pyjson_error.c predictor/error.c
-FUZZ_SRC_validate := predictor/validate.c predictor/request_fields.c predictor/datauri.c predictor/base64.c predictor/error.c
-FUZZ_SRC_datauri  := predictor/datauri.c predictor/base64.c predictor/error.c
-FUZZ_SRC_cogyaml  := predictor/cogyaml.c predictor/error.c
+FUZZ_SRC_body     := fcgi/body.c fcgi/json_in.c predictor/common/error.c
+FUZZ_SRC_validate := predictor/project/validate.c predictor/project/request_fields.c predictor/project/datauri.c predictor/project/base64.c predictor/common/error.c
+FUZZ_SRC_datauri  := predictor/project/datauri.c predictor/project/base64.c predictor/common/error.c
+FUZZ_SRC_cogyaml  := predictor/project/cogyaml.c predictor/common/error.c
 
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define cf_fuzz_rule
-$(FUZZ_BUILD)/fuzz_$(1): fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(wildcard predictor/*.h fcgi/*.h fuzz/*.h)
+$(FUZZ_BUILD)/fuzz_$(1): fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(wildcard predictor/*/*.h fcgi/*.h fuzz/*.h)
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIBS)
 endef

@@ -1,4 +1,4 @@
-/* fuzz_cogyaml.c - libFuzzer target for cog.yaml loading (predictor/cogyaml.c cf_cogyaml_load). */
+/* fuzz_cogyaml.c - libFuzzer target for cog.yaml loading (predictor/project/cogyaml.c cf_cogyaml_load). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* fuzz_datauri.c - libFuzzer target for data: URI decoding and its encode round trip (predictor/datauri.c). */
+/* fuzz_datauri.c - libFuzzer target for data: URI decoding and its encode round trip (predictor/project/datauri.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

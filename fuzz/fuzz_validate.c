@@ -1,4 +1,4 @@
-/* fuzz_validate.c - libFuzzer target for input validation (predictor/validate.c) against real schemas. */
+/* fuzz_validate.c - libFuzzer target for input validation (predictor/project/validate.c) against real schemas. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 # gen_schemas.py - regenerates fuzz/schemas.h from the conformance cases' recorded OpenAPI documents.
 #
 # Usage: /usr/bin/python3 fuzz/gen_schemas.py [CASES_DIR] > fuzz/schemas.h
-# Each schema is the worker's SCHEMA object (predictor/ipc.h): input, components, kinds. Case 05
+# Each schema is the worker's SCHEMA object (predictor/common/ipc.h): input, components, kinds. Case 05
 # records no /openapi.json, so its Input was taken once from `cog-fcgi schema` and is kept here.
 import json
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Drives build/cog-fcgi-worker over its socket protocol (predictor/ipc.h), as the front does.
+"""Drives build/cog-fcgi-worker over its socket protocol (predictor/common/ipc.h), as the front does.
 
     /usr/bin/python3 tests/python/worker_smoke.py [path/to/cog-fcgi-worker]
 
@@ -77,19 +77,24 @@ class Worker:
         return json.loads(self._read_exact(n, deadline))
 
     def recv(self, timeout=TIMEOUT):
-        """The next frame; the early schema frame is kept in self.schema_frame and skipped."""
-        msg = self.recv_frame(timeout)
-        if msg.get("type") == "schema":
-            self.schema_frame = msg
+        """The next frame. The early schema frame is kept in self.schema_frame and skipped;
+        log frames (what the model printed, in order with the others) are added to self.logs."""
+        while True:
             msg = self.recv_frame(timeout)
-        return msg
+            if msg.get("type") == "schema":
+                self.schema_frame = msg
+            elif msg.get("type") == "log":
+                self.logs += msg["text"].encode()
+            else:
+                return msg
 
     def send(self, msg):
         data = json.dumps(msg).encode()
         self.sock.sendall(struct.pack(">I", len(data)) + data)
 
     def drain_logs(self):
-        """Everything in the log pipe now: the worker flushed before its last frame."""
+        """The log frames received so far, and anything that came through the pipe (the
+        worker's fallback when it cannot capture its fds)."""
         for attr, fd in (("logs", self.log_fd), ("diag", self.diag_fd)):
             while True:
                 try:

@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "body.h"
-#include "pyjson_error.h"
+#include "json_in.h"
 
 static json_t *parse(const char *text)
 {

@@ -354,7 +354,7 @@ static void test_py_float_repr(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char buf[40];
-        assert_string_equal(cf_py_float_repr(cases[i].d, buf, sizeof(buf)), cases[i].repr);
+        assert_string_equal(cf_pylike_float_repr(cases[i].d, buf, sizeof(buf)), cases[i].repr);
     }
 }
 

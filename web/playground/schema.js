@@ -1,5 +1,5 @@
 // schema.js - turns the model's OpenAPI document into form fields, and checks values the way
-// the server does (predictor/validate.c), with the server's own messages.
+// the server does (predictor/project/validate.c), with the server's own messages.
 
 // A property with its $ref / allOf[$ref] (Cog's enums) merged in.
 function resolve(prop, doc) {

@@ -1,6 +1,6 @@
 """cog._runtime - the Python half of cog-fcgi's worker: load, setup, predict, cancel.
 
-The C worker (predictor/py_runtime.c) calls start() once and handle() per
+The C worker (predictor/worker/py_runtime.c) calls start() once and handle() per
 "predict" frame; both return the frame to send (a dict of JSON values). Items
 of iterator outputs and metrics are sent as they happen through the emit
 callable (the C module _cogfcgi's send() in the worker).

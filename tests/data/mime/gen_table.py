@@ -1,4 +1,4 @@
-"""Prints the C tables of predictor/mime.c from Debian's Python mimetypes.
+"""Prints the C tables of predictor/project/mime.c from Debian's Python mimetypes.
 
 Run with /usr/bin/python3 on a Debian machine with /etc/mime.types (media-types),
 as in Cog's images; Cog adds image/webp itself. The extension list is the

@@ -168,7 +168,7 @@ int cf_normalize_datetime(const char *in, char *out, size_t outlen)
     }
     size_t len = strlen(in);
     /* parse_datetime tries float(value) first: "1700000000" is a unix time. */
-    if (cf_py_parse_float(in, len, &d) == 0) {
+    if (cf_pylike_parse_float(in, len, &d) == 0) {
         return cf_dt_from_number(d, out, outlen);
     }
     return cf_dt_from_iso(in, len, out, outlen);
@@ -243,7 +243,7 @@ static void cf_v_url(cf_vctx *c, const json_t *value, const json_t *loc)
     }
     const char *s = json_string_value(str);
     size_t len = json_string_length(str);
-    cf_py_strip(&s, &len);
+    cf_pylike_strip(&s, &len);
     size_t chars = cf_utf8_chars(s, len);
     if (chars < 1) {
         cf_v_error(c, loc, "ensure this value has at least 1 characters", "value_error.any_str.min_length",
@@ -283,7 +283,7 @@ static void cf_v_url(cf_vctx *c, const json_t *value, const json_t *loc)
     }
     if (ov[1] != len) {
         char *extra = strndup(s + ov[1], len - ov[1]);
-        char *rep = extra != NULL ? cf_py_str_repr(extra) : NULL;
+        char *rep = extra != NULL ? cf_pylike_str_repr(extra) : NULL;
         char *msg = NULL;
         if (rep == NULL || asprintf(&msg, "URL invalid, extra characters found after valid URL: %s", rep) < 0) {
             cf_v_oom(c);

@@ -25,7 +25,7 @@
 
 /* ---- Python number and string formatting ---- */
 
-char *cf_py_float_repr(double d, char *out, size_t outlen)
+char *cf_pylike_float_repr(double d, char *out, size_t outlen)
 {
     char buf[40];
     char digits[24];
@@ -94,7 +94,7 @@ char *cf_py_float_repr(double d, char *out, size_t outlen)
 }
 
 /* Python's str.strip() for the ASCII whitespace it strips. */
-void cf_py_strip(const char **s, size_t *len)
+void cf_pylike_strip(const char **s, size_t *len)
 {
     while (*len > 0 && (isspace((unsigned char)**s) || (**s >= 0x1c && **s <= 0x1f))) {
         (*s)++;
@@ -108,7 +108,7 @@ void cf_py_strip(const char **s, size_t *len)
 
 /* Copies a digit run with Python's single underscores between digits into
  * out (without them). Returns the characters consumed, 0 if none. */
-static size_t cf_py_digits(const char *s, size_t len, char *out, size_t *o, size_t cap)
+static size_t cf_pylike_digits(const char *s, size_t len, char *out, size_t *o, size_t cap)
 {
     size_t i = 0;
     while (i < len) {
@@ -128,25 +128,25 @@ static size_t cf_py_digits(const char *s, size_t len, char *out, size_t *o, size
 
 /* float(str): 0 and *out for a finite number, -1 for text Python refuses or
  * for inf/nan (which JSON cannot carry). */
-int cf_py_parse_float(const char *s, size_t len, double *out)
+int cf_pylike_parse_float(const char *s, size_t len, double *out)
 {
     char buf[512];
     size_t o = 0;
     size_t i = 0;
 
-    cf_py_strip(&s, &len);
+    cf_pylike_strip(&s, &len);
     if (len == 0 || len >= sizeof(buf)) {
         return -1;
     }
     if (s[i] == '+' || s[i] == '-') {
         buf[o++] = s[i++];
     }
-    size_t int_digits = cf_py_digits(s + i, len - i, buf, &o, sizeof(buf));
+    size_t int_digits = cf_pylike_digits(s + i, len - i, buf, &o, sizeof(buf));
     i += int_digits;
     size_t frac_digits = 0;
     if (i < len && s[i] == '.') {
         buf[o++] = s[i++];
-        frac_digits = cf_py_digits(s + i, len - i, buf, &o, sizeof(buf));
+        frac_digits = cf_pylike_digits(s + i, len - i, buf, &o, sizeof(buf));
         i += frac_digits;
     }
     if (int_digits == 0 && frac_digits == 0) {
@@ -157,7 +157,7 @@ int cf_py_parse_float(const char *s, size_t len, double *out)
         if (i < len && (s[i] == '+' || s[i] == '-')) {
             buf[o++] = s[i++];
         }
-        size_t exp_digits = cf_py_digits(s + i, len - i, buf, &o, sizeof(buf));
+        size_t exp_digits = cf_pylike_digits(s + i, len - i, buf, &o, sizeof(buf));
         if (exp_digits == 0) {
             return -1;
         }
@@ -176,20 +176,20 @@ int cf_py_parse_float(const char *s, size_t len, double *out)
 }
 
 /* int(str) for values that fit in 64 bits: 0 and *out, or -1. */
-static int cf_py_parse_int(const char *s, size_t len, long long *out)
+static int cf_pylike_parse_int(const char *s, size_t len, long long *out)
 {
     char buf[64];
     size_t o = 0;
     size_t i = 0;
 
-    cf_py_strip(&s, &len);
+    cf_pylike_strip(&s, &len);
     if (len == 0 || len >= sizeof(buf)) {
         return -1;
     }
     if (s[i] == '+' || s[i] == '-') {
         buf[o++] = s[i++];
     }
-    size_t n = cf_py_digits(s + i, len - i, buf, &o, sizeof(buf));
+    size_t n = cf_pylike_digits(s + i, len - i, buf, &o, sizeof(buf));
     if (n == 0 || i + n != len) {
         return -1;
     }
@@ -206,7 +206,7 @@ static int cf_py_parse_int(const char *s, size_t len, long long *out)
 
 /* Python's repr() of a str, for enumeration messages: single quotes unless
  * the text holds a single quote and no double quote. Malloc'd. */
-char *cf_py_str_repr(const char *s)
+char *cf_pylike_str_repr(const char *s)
 {
     size_t len = strlen(s);
     char quote = (strchr(s, '\'') != NULL && strchr(s, '"') == NULL) ? '"' : '\'';
@@ -303,7 +303,7 @@ static json_t *cf_v_int(cf_vctx *c, const json_t *v, const json_t *loc)
         if (isfinite(d) && d == trunc(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
             return json_integer((json_int_t)d);
         }
-    } else if (json_is_string(v) && cf_py_parse_int(json_string_value(v), json_string_length(v), &i) == 0) {
+    } else if (json_is_string(v) && cf_pylike_parse_int(json_string_value(v), json_string_length(v), &i) == 0) {
         return json_integer(i);
     }
     return cf_v_error(c, loc, "value is not a valid integer", "type_error.integer", NULL);
@@ -322,7 +322,7 @@ static json_t *cf_v_float(cf_vctx *c, const json_t *v, const json_t *loc)
     if (json_is_boolean(v)) {
         return json_real(json_is_true(v) ? 1.0 : 0.0);
     }
-    if (json_is_string(v) && cf_py_parse_float(json_string_value(v), json_string_length(v), &d) == 0) {
+    if (json_is_string(v) && cf_pylike_parse_float(json_string_value(v), json_string_length(v), &d) == 0) {
         return json_real(d);
     }
     return cf_v_error(c, loc, "value is not a valid float", "type_error.float", NULL);
@@ -368,7 +368,7 @@ json_t *cf_v_str(cf_vctx *c, const json_t *v, const json_t *loc)
         return json_string(buf);
     }
     if (json_is_real(v)) {
-        return json_string(cf_py_float_repr(json_real_value(v), buf, sizeof(buf)));
+        return json_string(cf_pylike_float_repr(json_real_value(v), buf, sizeof(buf)));
     }
     if (json_is_boolean(v)) {
         return json_string(json_is_true(v) ? "True" : "False");
@@ -385,7 +385,7 @@ static json_t *cf_v_limit(double limit, int as_int, char *msg_num, size_t n)
         snprintf(msg_num, n, "%lld", (long long)limit);
         return json_integer((json_int_t)limit);
     }
-    cf_py_float_repr(limit, msg_num, n);
+    cf_pylike_float_repr(limit, msg_num, n);
     return json_real(limit);
 }
 
@@ -608,12 +608,12 @@ static char *cf_v_permitted_msg(const char *head, const json_t *members)
         char num[40];
         char *piece = NULL;
         if (json_is_string(m)) {
-            piece = cf_py_str_repr(json_string_value(m));
+            piece = cf_pylike_str_repr(json_string_value(m));
         } else if (json_is_integer(m)) {
             snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(m));
             piece = strdup(num);
         } else if (json_is_real(m)) {
-            piece = strdup(cf_py_float_repr(json_real_value(m), num, sizeof(num)));
+            piece = strdup(cf_pylike_float_repr(json_real_value(m), num, sizeof(num)));
         } else {
             piece = json_dumps(m, JSON_ENCODE_ANY | JSON_COMPACT);
         }

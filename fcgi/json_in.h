@@ -1,6 +1,6 @@
-/* pyjson_error.h - a JSON reader that fails exactly as Python's json module does. */
-#ifndef CF_PYJSON_ERROR_H
-#define CF_PYJSON_ERROR_H
+/* json_in.h - the request-body JSON reader: fails exactly as Python's json module does. */
+#ifndef CF_JSON_IN_H
+#define CF_JSON_IN_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* py.h - the one header that includes <Python.h>: the worker's Python-facing pieces.
  *
- * Only predictor/py_*.c include this file. The worker's main thread holds the
+ * Only predictor/worker/py_*.c include this file. The worker's main thread holds the
  * GIL from cf_py_init() on and releases it only around blocking IPC; every
  * function here expects the GIL held (assert(PyGILState_Check())).
  */

@@ -29,10 +29,14 @@
 int cf_validate_input(const json_t *input_schema, const json_t *components, const json_t *kinds,
                       const json_t *input, json_t **validated, json_t *details, cf_error *err);
 
+/* The cf_pylike_* helpers are plain C that reproduces what Python prints or
+ * parses (repr, str.strip, float()); the cf_py_* names are kept for the
+ * worker's calls into the embedded interpreter (predictor/worker/). */
+
 /* Python's repr() of a finite double ("1.0", "0.1", "1e+16", "1e-05"), the
  * way pydantic writes floats into messages and str() coerces them. out
  * should hold 32 bytes. Returns out. */
-char *cf_py_float_repr(double d, char *out, size_t outlen);
+char *cf_pylike_float_repr(double d, char *out, size_t outlen);
 
 /* ---- shared with request_fields.c; not for other callers ---- */
 
@@ -46,15 +50,15 @@ typedef struct cf_vctx {
 } cf_vctx;
 
 /* Python's str.strip() for the ASCII whitespace it strips. */
-void cf_py_strip(const char **s, size_t *len);
+void cf_pylike_strip(const char **s, size_t *len);
 
 /* float(str): 0 and *out for a finite number, -1 for text Python refuses or
  * for inf/nan (which JSON cannot carry). */
-int cf_py_parse_float(const char *s, size_t len, double *out);
+int cf_pylike_parse_float(const char *s, size_t len, double *out);
 
 /* Python's repr() of a str: single quotes unless the text holds a single
  * quote and no double quote. Malloc'd, NULL on no memory. */
-char *cf_py_str_repr(const char *s);
+char *cf_pylike_str_repr(const char *s);
 
 /* Code points in len bytes of UTF-8. */
 size_t cf_utf8_chars(const char *s, size_t len);

@@ -1,4 +1,4 @@
-/* pyjson_error.c - a JSON reader that fails exactly as Python's json module does.
+/* json_in.c - a JSON reader that fails exactly as Python's json module does.
  *
  * FastAPI answers a malformed body with the json.JSONDecodeError fields
  * (message, char offset, line, column), so clients see Python's wording. This
@@ -6,7 +6,7 @@
  * where each error points. It scans UTF-8 bytes; every structural character
  * is ASCII, so byte positions turn into code point positions only at the end.
  */
-#include "pyjson_error.h"
+#include "json_in.h"
 
 #include "json_scan.h"
 

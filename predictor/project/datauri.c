@@ -26,7 +26,7 @@ static int cf_hex_value(unsigned char c)
 
 /* The length of the str.isspace() character that ends s[0,n) (UTF-8), or
  * 0: what str.strip() removes from the right. */
-static size_t cf_py_trailing_space(const char *s, size_t n)
+static size_t cf_pylike_trailing_space(const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     if (n == 0) {
@@ -64,7 +64,7 @@ int cf_datauri_parse(const char *uri, size_t len, cf_datauri *out, cf_error *err
         uri++;
         len--;
     }
-    for (size_t k; (k = cf_py_trailing_space(uri, len)) > 0;) {
+    for (size_t k; (k = cf_pylike_trailing_space(uri, len)) > 0;) {
         len -= k;
     }
     if (len > 0 && uri[len - 1] == '#') {
