@@ -18,6 +18,7 @@
 #include "datauri.h"
 #include "fetch_policy.h"
 #include "http_client.h"
+#include "s3.h"
 #include "mime.h"
 
 /* Directories and files are reused between predictions.
@@ -166,7 +167,8 @@ static int write_file(const char *path, const unsigned char *data, size_t len, c
 static int download(const char *url, const char *path, cf_error *err)
 {
     cf_error why;
-    int rc = cf_http_fetch(url, path, cf_fetch_policy_get_default(), &why);
+    int rc = cf_s3_is_url(url) ? cf_s3_get(url, path, cf_fetch_policy_get_default(), &why)
+                               : cf_http_fetch(url, path, cf_fetch_policy_get_default(), &why);
     if (rc == CF_EFETCH)
         return cf_error_set(err, CF_EFETCH, "failed to download %s: %s", url, why.msg);
     if (rc != CF_OK)
@@ -217,7 +219,8 @@ static json_t *materialise(cf_prediction *p, const json_t *jvalue, cf_error *err
     if (strncasecmp(start, "data:", 5) == 0) {
         if (materialise_data(p, value, json_string_length(jvalue), path, sizeof path, err) != CF_OK)
             return NULL;
-    } else if (strncasecmp(start, "http://", 7) == 0 || strncasecmp(start, "https://", 8) == 0) {
+    } else if (strncasecmp(start, "http://", 7) == 0 || strncasecmp(start, "https://", 8) == 0 ||
+               cf_s3_is_url(start)) {
         /* Validation found the scheme after the same leading blanks; urllib
          * strips trailing whitespace too. */
         size_t len = strlen(start);

@@ -123,6 +123,7 @@ void cf_http_response_cleanup(cf_http_response *r)
     free(r->location);
     free(r->final_url);
     free(r->body);
+    free(r->header);
     memset(r, 0, sizeof *r);
 }
 
@@ -140,6 +141,11 @@ typedef struct exchange {
     const cf_fetch_policy *policy; /* checked before each connect, or NULL */
     CURL *c;                       /* the handle, for the URL being connected for */
     cf_error denied;               /* why the policy refused a connection */
+    const char *out_path;          /* cf_http_call: a 2xx body's file, opened on first byte */
+    int out_decided;               /* the status was looked at for out_path */
+    int ranged;                    /* in is read for in_left bytes only */
+    uint64_t in_left;
+    const char *want_header;       /* cf_http_call: header kept in resp->header */
 } exchange;
 
 /* Keeps the body in resp (up to CF_HTTP_MAX_BODY) or writes it to out.
@@ -148,6 +154,20 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     exchange *x = arg;
     size_t n = size * nmemb;
+    if (x->out_path && !x->out_decided) {
+        long status = 0;
+        x->out_decided = 1;
+        api.easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            x->out = fopen(x->out_path, "wbxe");
+            if (x->out == NULL) {
+                x->write_failed = errno ? errno : EIO;
+                return 0;
+            }
+        } else {
+            x->limit = 0; /* an error's body, kept in resp */
+        }
+    }
     /* Content-Length is checked by CURLOPT_MAXFILESIZE_LARGE; this counts
      * what comes without one (chunked, or until close). */
     x->got += n;
@@ -201,9 +221,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
         x->resp->location = NULL;
         return n;
     }
-    if (n < 9 || strncasecmp(data, "location:", 9) != 0)
-        return n;
-    const char *v = data + 9, *end = data + n;
+    size_t name_len = 9;
+    char **slot = &x->resp->location;
+    if (n < 9 || strncasecmp(data, "location:", 9) != 0) {
+        size_t wl = x->want_header ? strlen(x->want_header) : 0;
+        if (wl == 0 || n <= wl || strncasecmp(data, x->want_header, wl) != 0 || data[wl] != ':')
+            return n;
+        name_len = wl + 1;
+        slot = &x->resp->header;
+    }
+    const char *v = data + name_len, *end = data + n;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
@@ -213,15 +240,22 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
         x->nomem = 1;
         return 0;
     }
-    free(x->resp->location);
-    x->resp->location = copy;
+    free(*slot);
+    *slot = copy;
     return n;
 }
 
 static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
 {
     exchange *x = arg;
-    size_t n = fread(buf, 1, size * nitems, x->in);
+    size_t want = size * nitems;
+    if (x->ranged && want > x->in_left)
+        want = (size_t)x->in_left;
+    if (want == 0)
+        return 0;
+    size_t n = fread(buf, 1, want, x->in);
+    if (x->ranged)
+        x->in_left -= n;
     if (n == 0 && ferror(x->in))
         return CURL_READFUNC_ABORT;
     return n;
@@ -274,6 +308,7 @@ static int set_common(CURL *c, const char *url, struct curl_slist *headers, doub
         api.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
         api.easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
     }
+    x->c = c;
     if (api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK)
         return cf_error_set(err, CF_EFETCH, "libcurl is too old: 7.85 or newer is needed");
@@ -546,5 +581,84 @@ cleanup:
         api.slist_free_all(list);
     if (x.in)
         fclose(x.in);
+    return rc;
+}
+
+int cf_http_call_run(const cf_http_call *call, cf_http_response *resp, cf_error *err)
+{
+    CURL *c = NULL;
+    struct curl_slist *list = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    exchange x = {.resp = resp, .policy = call->policy, .out_path = call->out_path,
+                  .limit = call->out_limit, .want_header = call->want_header};
+    memset(resp, 0, sizeof *resp);
+    int rc = cf_http_available(err);
+    if (rc != CF_OK)
+        return rc;
+    if (call->in_path) {
+        x.in = fopen(call->in_path, "rbe");
+        if (x.in == NULL || fseeko(x.in, (off_t)call->in_offset, SEEK_SET) != 0) {
+            rc = cf_error_set(err, CF_EIO, "cannot read %s: %s", call->in_path, strerror(errno));
+            goto cleanup;
+        }
+        x.ranged = 1;
+        x.in_left = call->in_len;
+    }
+    c = api.easy_init();
+    list = c ? header_list(call->headers, NULL) : NULL;
+    if (list == NULL) {
+        rc = cf_error_set(err, CF_ENOMEM, "out of memory for an HTTP request");
+        goto cleanup;
+    }
+    rc = set_common(c, call->url, list, call->timeout_s, call->flags, &x, errbuf, err);
+    if (rc != CF_OK)
+        goto cleanup;
+    if (call->aws_sigv4) {
+        if (api.easy_setopt(c, CURLOPT_AWS_SIGV4, call->aws_sigv4) != CURLE_OK) {
+            rc = cf_error_set(err, CF_EFETCH, "libcurl is too old for AWS Signature V4 (7.75+)");
+            goto cleanup;
+        }
+        if (call->userpwd)
+            api.easy_setopt(c, CURLOPT_USERPWD, call->userpwd);
+    }
+    if (x.limit)
+        api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
+    const char *m = call->method;
+    if (strcmp(m, "GET") == 0) {
+        api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(m, "HEAD") == 0) {
+        api.easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (x.in && strcmp(m, "PUT") == 0) {
+        api.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        api.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        api.easy_setopt(c, CURLOPT_READDATA, &x);
+        api.easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->in_len);
+    } else {
+        api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+        api.easy_setopt(c, CURLOPT_POSTFIELDS, call->body ? (const char *)call->body : "");
+        if (strcmp(m, "POST") != 0)
+            api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+    }
+    rc = perform(c, &x, errbuf, err);
+    if (rc == CF_OK && call->out_path && x.out == NULL && resp->status >= 200 &&
+        resp->status < 300) {
+        /* an empty 2xx body: the file still exists */
+        x.out = fopen(call->out_path, "wbxe");
+        if (x.out == NULL)
+            rc = cf_error_set(err, CF_EIO, "cannot create %s: %s", call->out_path, strerror(errno));
+    }
+cleanup:
+    if (list)
+        api.slist_free_all(list);
+    if (c)
+        api.easy_cleanup(c);
+    if (x.in)
+        fclose(x.in);
+    if (x.out && x.out_path) {
+        if (fclose(x.out) != 0 && rc == CF_OK)
+            rc = cf_error_set(err, CF_EIO, "cannot write %s: %s", call->out_path, strerror(errno));
+        if (rc != CF_OK)
+            unlink(call->out_path);
+    }
     return rc;
 }

@@ -15,6 +15,7 @@
 #define CF_HTTP_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "fetch_policy.h"
@@ -37,6 +38,7 @@ typedef struct cf_http_response {
     char *body;         /* NUL-terminated (body_len excludes the NUL), or NULL */
     size_t body_len;
     int body_truncated; /* 1 when more than CF_HTTP_MAX_BODY bytes came */
+    char *header;       /* value of cf_http_call.want_header in the last response, or NULL */
 } cf_http_response;
 
 /* Loads libcurl if not done yet. 0 when it is usable, else CF_EFETCH with
@@ -83,5 +85,32 @@ int cf_http_fetch(const char *url, const char *path, const cf_fetch_policy *poli
 int cf_http_put_file(const char *url, const char *path, const char *content_type, int multipart,
                      const char *const *headers, double timeout_s, unsigned flags,
                      cf_http_response *resp, cf_error *err);
+
+/* One request with every option cf_http_call_run knows (object storage:
+ * SigV4 signing, a file range as the body, a body saved to a file). Fields
+ * left zero/NULL are not used. */
+typedef struct cf_http_call {
+    const char *method;          /* "GET", "PUT", "POST", "DELETE", "HEAD" */
+    const char *url;
+    const char *const *headers;  /* NULL-terminated "Name: value" lines, or NULL */
+    const void *body;            /* an in-memory body of body_len bytes... */
+    size_t body_len;
+    const char *in_path;         /* ...or in_len bytes of this file from in_offset */
+    uint64_t in_offset, in_len;  /* (streamed: never whole in memory) */
+    const char *out_path;        /* a 2xx answer's body goes to this new file
+                                  * (removed on failure); others stay in resp->body */
+    uint64_t out_limit;          /* most bytes kept in out_path; 0: no limit */
+    const char *aws_sigv4;       /* CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3" */
+    const char *userpwd;         /* "ACCESS_KEY:SECRET" signing with aws_sigv4 */
+    const char *want_header;     /* a header name whose value goes to resp->header */
+    double timeout_s;            /* as for cf_http_request */
+    unsigned flags;              /* CF_HTTP_FOLLOW, CF_HTTP_POLICY */
+    const cf_fetch_policy *policy; /* applied instead of the process's, or NULL */
+} cf_http_call;
+
+/* Runs *call. Returns as cf_http_request does (0 when an HTTP answer came,
+ * whatever its status), or CF_EIO when in_path cannot be read or out_path
+ * written. */
+int cf_http_call_run(const cf_http_call *call, cf_http_response *resp, cf_error *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include "opt_parse.h"
 #include "project.h"
 #include "runner.h"
+#include "s3.h"
 #include "server.h"
 #include "state.h"
 #include "webhook.h"
@@ -79,6 +80,15 @@ static void usage(FILE *f)
             "  --upload-url URL                 async predictions' file outputs are PUT to\n"
             "                                   URL/NAME and answered as the storage's Location\n"
             "                                   (default none: data URIs)\n"
+            "  --s3-endpoint URL                s3:// file inputs and outputs go to this\n"
+            "                                   S3-compatible store (default: AWS, region\n"
+            "                                   $AWS_REGION); signed with AWS Signature V4 and\n"
+            "                                   $AWS_ACCESS_KEY_ID etc. or ~/.aws/credentials\n"
+            "  --s3-path-style                  the bucket in the path (URL/BUCKET/KEY), not\n"
+            "                                   in the host name (BUCKET.HOST)\n"
+            "  --s3-presign DURATION            s3:// file outputs answered as presigned https\n"
+            "                                   URLs valid this long (at most 7d = 168h;\n"
+            "                                   default: s3://BUCKET/KEY)\n"
             "  --shutdown-grace SECONDS         on SIGTERM, time running predictions have to\n"
             "                                   finish (default 30)\n"
             "  --fetch-deny RULE, --fetch-allow RULE   (repeatable; default: no rules) which\n"
@@ -180,6 +190,9 @@ static int cmd_serve(int argc, char **argv)
            OPT_FETCH_MIN_RATE_WINDOW };
     enum { OPT_KEEP_MEMORY = 0x200 };
     size_t keep_memory = 64u * 1024 * 1024;
+    /* object storage and large files (s3.h, files_dir.h) */
+    enum { OPT_S3_ENDPOINT = 0x300, OPT_S3_PATH_STYLE, OPT_S3_PRESIGN };
+    cf_s3_config s3cfg = {0};
     cf_fetch_policy fetch;
     cf_fetch_policy_init(&fetch);
     cf_error ferr;
@@ -212,6 +225,9 @@ static int cmd_serve(int argc, char **argv)
         {"no-playground", no_argument, NULL, OPT_NO_PLAYGROUND},
         {"fetch-min-rate", required_argument, NULL, OPT_FETCH_MIN_RATE},
         {"fetch-min-rate-window", required_argument, NULL, OPT_FETCH_MIN_RATE_WINDOW},
+        {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
+        {"s3-path-style", no_argument, NULL, OPT_S3_PATH_STYLE},
+        {"s3-presign", required_argument, NULL, OPT_S3_PRESIGN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -298,6 +314,11 @@ static int cmd_serve(int argc, char **argv)
             secret_from = "--webhook-secret";
             break;
         case OPT_NO_PLAYGROUND: no_playground = 1; break;
+        case OPT_S3_ENDPOINT: s3cfg.endpoint = optarg; break;
+        case OPT_S3_PATH_STYLE: s3cfg.path_style = 1; break;
+        case OPT_S3_PRESIGN: /* S3 allows 7 days at most */
+            OPT_CHECK(cf_opt_seconds(name, optarg, 1, 604800, &s3cfg.presign_s, &oerr));
+            break;
         case OPT_FETCH_MIN_RATE:
             /* libcurl takes a long */
             OPT_CHECK(cf_opt_size(name, optarg, (size_t)LONG_MAX, &size, &oerr));
@@ -321,6 +342,7 @@ static int cmd_serve(int argc, char **argv)
 #undef OPT_CHECK
     /* Set before any thread can download a URL input. */
     cf_fetch_policy_set_default(&fetch);
+    cf_s3_configure(&s3cfg);
     /* and before the runner starts its webhook senders */
     if (cf_webhooks_configure(&wcfg, &oerr) != CF_OK) {
         fprintf(stderr, "cog-fcgi: %s: %s\n", secret_from, oerr.msg);

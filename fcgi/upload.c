@@ -10,6 +10,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "mime.h"
+#include "s3.h"
 
 /* 408, 429 and 5xx are worth another try, as Cog's uploader retries them. */
 static int retryable(long status)
@@ -39,6 +40,17 @@ static json_t *upload_one(const char *path, void *ctx, cf_error *err)
         headers[0] = id_header;
     }
     json_t *result = NULL;
+    if (cf_s3_is_url(url)) {
+        /* s3://: signed PUT (multipart when large), answered as s3:// or presigned */
+        char *where = NULL;
+        if (cf_s3_put_file(url, path, cf_mime_from_name(base), &where, err) == CF_OK)
+            result = json_string(where);
+        free(where);
+        if (result == NULL)
+            cf_log_error("CF0701", "%s", err->msg[0] ? err->msg : "upload failed");
+        free(url);
+        return result;
+    }
     int tries = up->multipart ? 1 : 4; /* Cog: 3 retries for --upload-url */
     for (int attempt = 0; attempt < tries && result == NULL; attempt++) {
         cf_http_response resp;

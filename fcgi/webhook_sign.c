@@ -17,6 +17,7 @@ static struct {
     __typeof__(&EVP_sha256) sha256;
     __typeof__(&EVP_EncodeBlock) encode;
     __typeof__(&EVP_DecodeBlock) decode;
+    __typeof__(&EVP_Digest) digest;
     char error[256]; /* why loading failed, "" when it worked */
 } crypto;
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
@@ -36,7 +37,8 @@ static void crypto_load(void)
     *(void **)&crypto.sha256 = dlsym(h, "EVP_sha256");
     *(void **)&crypto.encode = dlsym(h, "EVP_EncodeBlock");
     *(void **)&crypto.decode = dlsym(h, "EVP_DecodeBlock");
-    if (!crypto.hmac || !crypto.sha256 || !crypto.encode || !crypto.decode)
+    *(void **)&crypto.digest = dlsym(h, "EVP_Digest");
+    if (!crypto.hmac || !crypto.sha256 || !crypto.encode || !crypto.decode || !crypto.digest)
         snprintf(crypto.error, sizeof crypto.error, "%s lacks HMAC, EVP_sha256 or EVP_*Block", name);
 }
 
@@ -115,6 +117,32 @@ int cf_webhook_sign(const cf_webhook_key *key, const char *id, long long timesta
         return cf_error_set(err, CF_EIO, "HMAC-SHA256 failed");
     memcpy(out, "v1,", 3);
     crypto.encode((unsigned char *)out + 3, mac, (int)mac_len); /* 44 chars + NUL */
+    return CF_OK;
+}
+
+int cf_crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                          unsigned char out[32], cf_error *err)
+{
+    int rc = crypto_ready(err);
+    if (rc != CF_OK)
+        return rc;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (crypto.hmac(crypto.sha256(), key, (int)key_len, msg, msg_len, mac, &mac_len) == NULL ||
+        mac_len != 32)
+        return cf_error_set(err, CF_EIO, "HMAC-SHA256 failed");
+    memcpy(out, mac, 32);
+    return CF_OK;
+}
+
+int cf_crypto_sha256(const void *msg, size_t msg_len, unsigned char out[32], cf_error *err)
+{
+    int rc = crypto_ready(err);
+    if (rc != CF_OK)
+        return rc;
+    unsigned int n = 0;
+    if (crypto.digest(msg, msg_len, out, &n, crypto.sha256(), NULL) != 1 || n != 32)
+        return cf_error_set(err, CF_EIO, "SHA-256 failed");
     return CF_OK;
 }
 

@@ -41,4 +41,11 @@ int cf_webhook_sign(const cf_webhook_key *key, const char *id, long long timesta
  * least 40 bytes). */
 void cf_webhook_message_id(char *out);
 
+/* Plain HMAC-SHA256 (32 bytes into out) and SHA-256 (32 bytes) through the
+ * same libcrypto, for AWS Signature V4 (s3_sign.c). 0, or CF_EIO when
+ * libcrypto cannot be loaded or fails. */
+int cf_crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                          unsigned char out[32], cf_error *err);
+int cf_crypto_sha256(const void *msg, size_t msg_len, unsigned char out[32], cf_error *err);
+
 #endif
