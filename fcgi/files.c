@@ -17,6 +17,7 @@
 
 #include "datauri.h"
 #include "fetch_policy.h"
+#include "files_dir.h"
 #include "http_client.h"
 #include "s3.h"
 #include "mime.h"
@@ -454,6 +455,8 @@ static int walk(json_t *v, json_t *(*fn)(const char *, void *, cf_error *), void
 static json_t *encode_cb(const char *path, void *ctx, cf_error *err)
 {
     (void)ctx;
+    if (cf_files_dir_enabled()) /* --files-dir: a URL the web server answers */
+        return cf_files_dir_store(path, err);
     return encode_one(path, err);
 }
 

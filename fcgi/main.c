@@ -19,6 +19,7 @@
 #include "project.h"
 #include "runner.h"
 #include "s3.h"
+#include "files_dir.h"
 #include "server.h"
 #include "state.h"
 #include "webhook.h"
@@ -89,6 +90,15 @@ static void usage(FILE *f)
             "  --s3-presign DURATION            s3:// file outputs answered as presigned https\n"
             "                                   URLs valid this long (at most 7d = 168h;\n"
             "                                   default: s3://BUCKET/KEY)\n"
+            "  --files-dir DIR                  file outputs are copied to DIR (unique names)\n"
+            "                                   and answered as --files-url URLs, not data URIs\n"
+            "  --files-url URL                  where clients GET them (default /files/); such\n"
+            "                                   a GET is answered with X-Accel-Redirect for\n"
+            "                                   nginx to send the file itself\n"
+            "  --files-accel PREFIX             nginx's internal location aliasing DIR (default\n"
+            "                                   /cog-fcgi-files/)\n"
+            "  --files-sendfile                 answer X-Sendfile: DIR/NAME instead (Apache\n"
+            "                                   mod_xsendfile)\n"
             "  --shutdown-grace SECONDS         on SIGTERM, time running predictions have to\n"
             "                                   finish (default 30)\n"
             "  --fetch-deny RULE, --fetch-allow RULE   (repeatable; default: no rules) which\n"
@@ -191,8 +201,10 @@ static int cmd_serve(int argc, char **argv)
     enum { OPT_KEEP_MEMORY = 0x200 };
     size_t keep_memory = 64u * 1024 * 1024;
     /* object storage and large files (s3.h, files_dir.h) */
-    enum { OPT_S3_ENDPOINT = 0x300, OPT_S3_PATH_STYLE, OPT_S3_PRESIGN };
+    enum { OPT_S3_ENDPOINT = 0x300, OPT_S3_PATH_STYLE, OPT_S3_PRESIGN,
+           OPT_FILES_DIR, OPT_FILES_URL, OPT_FILES_ACCEL, OPT_FILES_SENDFILE };
     cf_s3_config s3cfg = {0};
+    cf_files_dir_config fdcfg = {0};
     cf_fetch_policy fetch;
     cf_fetch_policy_init(&fetch);
     cf_error ferr;
@@ -228,6 +240,10 @@ static int cmd_serve(int argc, char **argv)
         {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
         {"s3-path-style", no_argument, NULL, OPT_S3_PATH_STYLE},
         {"s3-presign", required_argument, NULL, OPT_S3_PRESIGN},
+        {"files-dir", required_argument, NULL, OPT_FILES_DIR},
+        {"files-url", required_argument, NULL, OPT_FILES_URL},
+        {"files-accel", required_argument, NULL, OPT_FILES_ACCEL},
+        {"files-sendfile", no_argument, NULL, OPT_FILES_SENDFILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -319,6 +335,10 @@ static int cmd_serve(int argc, char **argv)
         case OPT_S3_PRESIGN: /* S3 allows 7 days at most */
             OPT_CHECK(cf_opt_seconds(name, optarg, 1, 604800, &s3cfg.presign_s, &oerr));
             break;
+        case OPT_FILES_DIR: fdcfg.dir = optarg; break;
+        case OPT_FILES_URL: fdcfg.url = optarg; break;
+        case OPT_FILES_ACCEL: fdcfg.accel_prefix = optarg; break;
+        case OPT_FILES_SENDFILE: fdcfg.sendfile = 1; break;
         case OPT_FETCH_MIN_RATE:
             /* libcurl takes a long */
             OPT_CHECK(cf_opt_size(name, optarg, (size_t)LONG_MAX, &size, &oerr));
@@ -343,6 +363,10 @@ static int cmd_serve(int argc, char **argv)
     /* Set before any thread can download a URL input. */
     cf_fetch_policy_set_default(&fetch);
     cf_s3_configure(&s3cfg);
+    if (cf_files_dir_configure(&fdcfg, &oerr) != CF_OK) {
+        fprintf(stderr, "cog-fcgi: %s\n", oerr.msg);
+        return 2;
+    }
     /* and before the runner starts its webhook senders */
     if (cf_webhooks_configure(&wcfg, &oerr) != CF_OK) {
         fprintf(stderr, "cog-fcgi: %s: %s\n", secret_from, oerr.msg);

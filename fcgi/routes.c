@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "files_dir.h"
 #include "handlers.h"
 #include "playground.h"
 
@@ -135,6 +136,8 @@ void cf_route_request(cf_app *app, cf_request *req)
     const char *m = req->method;
     /* before matching: "/predictions/" must not read as a mount's root */
     if (redirect_trailing_slash(app, req))
+        return;
+    if (cf_files_dir_route(req)) /* --files-dir outputs: X-Accel-Redirect */
         return;
     if (match(req->path, app->has_train, &r) == R_NONE) {
         if (cf_playground_route(app, req))
