@@ -19,6 +19,7 @@
 #include "fetch_policy.h"
 #include "files_dir.h"
 #include "http_client.h"
+#include "multipart.h"
 #include "s3.h"
 #include "mime.h"
 
@@ -239,6 +240,21 @@ static json_t *materialise(cf_prediction *p, const json_t *jvalue, cf_error *err
         free(url);
         if (rc != CF_OK)
             return NULL;
+    } else if (strncmp(start, CF_FORM_SCHEME, strlen(CF_FORM_SCHEME)) == 0) {
+        /* a multipart/form-data file part, spooled as it came: moved, not copied */
+        char spooled[PATH_MAX];
+        if (cf_form_file_path(start, spooled, sizeof spooled, err) != CF_OK)
+            return NULL;
+        const char *slash = strrchr(spooled, '/');
+        const char *name = strchr(slash + 1, '-') + 1;
+        unique_path(p->tempdir, name, path, sizeof path);
+        if (rename(spooled, path) != 0) {
+            cf_error_set(err, CF_EIO, "cannot move %s: %s", spooled, strerror(errno));
+            return NULL;
+        }
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - spooled), spooled);
+        rmdir(dir); /* the last part of its form takes the spool directory along */
     } else {
         cf_error_set(err, CF_EINVAL, "unsupported file URL: %.100s", value);
         return NULL;

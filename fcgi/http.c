@@ -43,6 +43,17 @@ int cf_request_load(cf_request *req, FCGX_Request *fcgx, size_t max_body, cf_err
     if (req->method == NULL || req->path == NULL || req->query == NULL)
         return cf_error_set(err, CF_ENOMEM, "out of memory");
 
+    /* multipart/form-data: streamed, file parts spooled to disk (multipart.h) */
+    char boundary[80];
+    if (cf_multipart_boundary(req->content_type, boundary, sizeof boundary)) {
+        req->form = malloc(sizeof *req->form);
+        if (req->form == NULL)
+            return cf_error_set(err, CF_ENOMEM, "out of memory");
+        cf_error_clear(&req->form_error);
+        cf_multipart_read(fcgx->in, boundary, max_body, req->form, &req->body_too_large,
+                          &req->form_error);
+        return CF_OK;
+    }
     /* Read to EOF whatever CONTENT_LENGTH says: it may be empty or missing.
      * A declared length (up to max_body) sizes the buffer once and libfcgi
      * copies straight into it: one copy of the body, no realloc. */
@@ -114,6 +125,10 @@ void cf_request_cleanup(cf_request *req)
     free(req->cancel_after);
     free(req->remote_user);
     free(req->body);
+    if (req->form) {
+        cf_form_free(req->form);
+        free(req->form);
+    }
     memset(req, 0, sizeof *req);
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "multipart.h"
 
 typedef struct cf_request {
     FCGX_Request *fcgx;
@@ -27,6 +28,8 @@ typedef struct cf_request {
     char *body;          /* NUL-terminated copy, or NULL when empty */
     size_t body_len;
     int body_too_large;  /* more than max_body bytes were sent */
+    cf_form *form;       /* a multipart/form-data body, read as it came (multipart.h), or NULL */
+    cf_error form_error; /* why that body could not be read (code 0: it could) */
 } cf_request;
 
 /* Copies the parameters and reads the body to EOF (at most max_body bytes

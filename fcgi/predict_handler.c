@@ -70,7 +70,12 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         cf_respond_detail(req, 413, msg);
         goto out;
     }
-    if (cf_body_parse(req->body, req->body_len, req->content_type, put_id != NULL, &body,
+    if (req->form && req->form_error.code) { /* multipart/form-data (multipart.h) */
+        cf_respond_detail(req, req->form_error.code == CF_EINVAL ? 400 : 500, req->form_error.msg);
+        goto out;
+    } else if (req->form) {
+        body = NULL; /* typed by the schema, below */
+    } else if (cf_body_parse(req->body, req->body_len, req->content_type, put_id != NULL, &body,
                       details, &err) != CF_OK) {
         if (json_array_size(details) > 0)
             respond_details(req, details);
@@ -136,6 +141,10 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         goto out;
     }
 
+    if (req->form && (body = cf_form_to_body(req->form, schema)) == NULL) {
+        cf_respond_detail(req, 500, "out of memory");
+        goto out;
+    }
     p = cf_intake(schema, body, put_id, details, &err);
     if (p == NULL) {
         if (err.code == CF_EINVAL && json_array_size(details) > 0)
@@ -195,6 +204,7 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         cf_respond_detail(req, submit_status(err.code), err.msg);
         goto out;
     }
+    cf_form_keep(req->form); /* its spooled files are the prediction's now */
     if (p->is_async) {
         cf_respond_json(req, 202, accepted, NULL);
         json_decref(accepted);

@@ -531,8 +531,9 @@ static json_t *cf_v_file(cf_vctx *c, const json_t *v, const json_t *loc)
         }
         scheme[k == i ? k : 0] = '\0';
     }
-    if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0 || strcmp(scheme, "s3") == 0) {
-        return json_incref((json_t *)v); /* s3://: fetched by the front (fcgi/s3.c) */
+    if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0 || strcmp(scheme, "s3") == 0 ||
+        strcmp(scheme, "cog-fcgi-form") == 0) {
+        return json_incref((json_t *)v); /* s3://: fetched by the front (fcgi/s3.c); cog-fcgi-form: a multipart part (fcgi/multipart.h) */
     }
     if (strcmp(scheme, "data") == 0) {
         /* Checked, not decoded: files.c decodes it once, into its file. */

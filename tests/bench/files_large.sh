@@ -3,7 +3,7 @@
 # JSON answer (the default) and with --files-dir (the answer holds a /files/ URL; nginx sends
 # the file by X-Accel-Redirect). Prints, for each, the prediction's time, the time to fetch the
 # output (decoded by Python, or downloaded from nginx) and the front's peak RSS (VmHWM) before and after. The input is a URL nginx serves
-# from its own static files, the same for both. Called by tests/bench/run.sh; runs alone too.
+# from its own static files, the same for both; a third row sends it by curl -F instead. Called by tests/bench/run.sh; runs alone too.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/../integration/lib.sh"
 need_binary
@@ -22,8 +22,12 @@ run_one() { # run_one LABEL [FLAGS...]
     wait_ready "$BASE" || { fail "READY ($label)"; return; }
     before=$(hwm_kb "$FRONT_PID")
     t0=$(date +%s.%N)
-    curl -s -o "$T/answer.json" -H 'Content-Type: application/json' \
-        --data-binary "{\"input\":{\"source\":\"$BASE/static/big.bin\"}}" "$BASE/predictions"
+    if [ "${FORM_INPUT:-0}" = 1 ]; then
+        curl -s -o "$T/answer.json" -F "source=@$T/static/big.bin" "$BASE/predictions"
+    else
+        curl -s -o "$T/answer.json" -H 'Content-Type: application/json' \
+            --data-binary "{\"input\":{\"source\":\"$BASE/static/big.bin\"}}" "$BASE/predictions"
+    fi
     t1=$(date +%s.%N)
     out=$(json_get /output <"$T/answer.json")
     case $out in
@@ -47,4 +51,6 @@ open(sys.argv[2], "wb").write(base64.b64decode(u[u.index(",") + 1:]))' "$T/answe
 echo "50 MiB file output (tests/projects/copyfile, input by URL from nginx):"
 run_one "data URI (default)"
 run_one "--files-dir (X-Accel)" --files-dir "$T/files" --files-url /files/
+echo "50 MiB file input by curl -F (multipart/form-data, spooled to disk), output by --files-dir:"
+FORM_INPUT=1 run_one "-F in, --files-dir out" --files-dir "$T/files" --files-url /files/
 finish

@@ -3,7 +3,7 @@
 # nginx (X-Accel-Redirect to an internal location), never as base64 through the responder.
 #
 # Through a real nginx (scripts/nginx-conf.sh with CF_NGINX_FILES_DIR, the location that
-# nginx/cog-fcgi.conf documents): a 50 MB input fetched from nginx's own static files, the
+# nginx/cog-fcgi.conf documents): a 50 MB input by curl -F (multipart, spooled), the
 # same 50 MB output answered as a /files/ URL and downloaded through nginx, byte for byte;
 # cog-fcgi answers the GET with X-Accel-Redirect only; names outside the directory are 404;
 # the internal location is not reachable directly; the front's peak RSS is printed.
@@ -54,13 +54,13 @@ check "POST to a file URL is 405" test "$code" = 405
 
 head -c $((50 << 20)) /dev/urandom >"$static/big.bin"
 hwm_before=$(awk '/VmHWM/ {print $2}' "/proc/$front/status")
-http POST "$BASE/predictions" "{\"input\":{\"source\":\"$BASE/static/big.bin\"}}"
-expect_json "a 50 MB output" /status succeeded
+HTTP_BODY=$(curl -s -F "source=@$static/big.bin" "$BASE/predictions")
+expect_json "a 50 MB input by curl -F, a 50 MB output" /status succeeded
 check "the answer is small (${#HTTP_BODY} bytes, no base64)" test "${#HTTP_BODY}" -lt 4096
 out=$(printf '%s' "$HTTP_BODY" | json_get /output 2>/dev/null)
 curl -sf -o "$T/big.back" "$BASE$out"
 check "nginx sends the 50 MB output byte for byte" cmp -s "$static/big.bin" "$T/big.back"
 hwm_after=$(awk '/VmHWM/ {print $2}' "/proc/$front/status")
-echo "front peak RSS (VmHWM): ${hwm_before} KiB before, ${hwm_after} KiB after the 50 MB output"
+echo "front peak RSS (VmHWM): ${hwm_before} KiB before, ${hwm_after} KiB after the 50 MB input (-F) and output"
 check "the front's peak RSS stays below the file's size ($hwm_after KiB)" test "$hwm_after" -lt 51200
 finish
