@@ -28,6 +28,7 @@ set -eu
 #                                   chromium driven by playwright-core from npm), readable
 #                                   screenshots; npm too, unless nodejs already brings it
 #   python3-requests                the browser tests run the API tab's Python snippet
+#                                   (nodejs/npm also install s3rver for tests/integration/s3.sh)
 #   uwsgi-core uwsgi-plugin-python3 the benchmark's Python peer (make bench)
 #   python3-pydantic                cog.BaseModel is pydantic 1's BaseModel, as in Cog (models, tests)
 #   python3-fastapi python3-uvicorn python3-structlog   Cog 0.15.5's own server, to re-record

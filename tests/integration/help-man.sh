@@ -19,9 +19,9 @@ check "check --help exits 0" test $? = 0
 # section are the same set.
 compare() {
     local label=$1 help=$2 start=$3 end=$4 section=$5 from_help from_man
-    from_help=$(sed -n "/$start/,/$end/p" "$help" | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+    from_help=$(sed -n "/$start/,/$end/p" "$help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
     from_man=$(sed -n "/^\.SH $section\$/,/^\.SH /p" "$MAN" | sed 's/\\-/-/g' |
-        grep -oE -- '--[a-z][a-z-]*' | sort -u)
+        grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
     if [ -n "$from_help" ] && [ "$from_help" = "$from_man" ]; then
         pass "$label: --help and the man page list the same $(echo "$from_help" | wc -l) options"
     else
@@ -57,7 +57,7 @@ for line in body.splitlines():
         cur.append(line)
 for e in entries:
     para = " ".join(e)
-    names = re.findall(r"--[a-z][a-z-]*", e[0])
+    names = re.findall(r"--[a-z][a-z0-9-]*", e[0])
     if "--help" in names:
         continue
     if "default" not in para:
@@ -69,7 +69,7 @@ if [ -z "$nodefault" ]; then pass "every serve option in --help says its default
 # The README's command-line section names every serve option.
 readme_cli=$(sed -n '/^## Command line/,/^## [^C]/p' "$ROOT/README.md")
 missing=""
-for o in $(sed -n '/^serve options:/,/^signals:/p' "$T/serve.help" | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+for o in $(sed -n '/^serve options:/,/^signals:/p' "$T/serve.help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
     case $o in --help) continue ;; esac
     printf '%s' "$readme_cli" | grep -q -- "$o" || missing="$missing $o"
 done
