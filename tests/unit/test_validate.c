@@ -216,8 +216,8 @@ static void test_file_inputs(void **state)
          "[{\"loc\":[\"body\",\"input\",\"f\"],\"msg\":\"Incorrect padding\",\"type\":\"value_error\"}]"},
         {"{\"f\":5}",
          "[{\"loc\":[\"body\",\"input\",\"f\"],\"msg\":\"str type expected\",\"type\":\"type_error.str\"}]"},
-        {"{\"fs\":[\"http://a/b\",\"s3://x/y\"]}",
-         "[{\"loc\":[\"body\",\"input\",\"fs\",1],\"msg\":\"'s3' is not a valid URL scheme. 'data', 'http', "
+        {"{\"fs\":[\"http://a/b\",\"gs://x/y\"]}",
+         "[{\"loc\":[\"body\",\"input\",\"fs\",1],\"msg\":\"'gs' is not a valid URL scheme. 'data', 'http', "
          "or 'https' is supported.\",\"type\":\"value_error\"}]"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
