@@ -444,6 +444,11 @@ static void hex(const unsigned char *d, size_t n, char *out)
 
 int cf_s3_presign(const char *url, double expires_s, char **out, cf_error *err)
 {
+    return cf_s3_presign_at(url, expires_s, (long long)time(NULL), out, err);
+}
+
+int cf_s3_presign_at(const char *url, double expires_s, long long at, char **out, cf_error *err)
+{
     target t;
     signing s;
     *out = NULL;
@@ -456,7 +461,7 @@ int cf_s3_presign(const char *url, double expires_s, char **out, cf_error *err)
         target_free(&t);
         return rc;
     }
-    time_t now = time(NULL);
+    time_t now = (time_t)at;
     struct tm tm;
     gmtime_r(&now, &tm);
     char date[16], stamp[32];

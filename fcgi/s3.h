@@ -56,4 +56,7 @@ int cf_s3_put_file(const char *url, const char *path, const char *content_type, 
  * now (query-string SigV4). New string into *out. */
 int cf_s3_presign(const char *url, double expires_s, char **out, cf_error *err);
 
+/* cf_s3_presign as of the Unix time now (for tests: AWS's published example). */
+int cf_s3_presign_at(const char *url, double expires_s, long long now, char **out, cf_error *err);
+
 #endif
