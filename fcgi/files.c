@@ -595,8 +595,40 @@ static int empty_for_reuse(const char *dir)
     return rc;
 }
 
+/* A form's spooled file that value names (not moved in: the prediction
+ * ended before its inputs were made local), removed with its directory
+ * when that was the last one. */
+static void remove_spooled(const json_t *value)
+{
+    char path[PATH_MAX];
+    cf_error ignored;
+    const char *s = json_string_value(value);
+    if (s == NULL || strncmp(s, CF_FORM_SCHEME, strlen(CF_FORM_SCHEME)) != 0 ||
+        cf_form_file_path(s, path, sizeof path, &ignored) != CF_OK)
+        return;
+    unlink(path);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    rmdir(path);
+}
+
 void cf_files_cleanup(cf_prediction *p)
 {
+    const char *name;
+    json_t *kind;
+    if (p->kinds && p->input_worker) {
+        json_object_foreach(p->kinds, name, kind) {
+            json_t *v = json_object_get(p->input_worker, name);
+            size_t i;
+            json_t *item;
+            if (json_is_array(v)) {
+                json_array_foreach(v, i, item)
+                    remove_spooled(item);
+            } else {
+                remove_spooled(v);
+            }
+        }
+    }
     if (p->tempdir == NULL)
         return;
     int kept = 0;

@@ -623,6 +623,10 @@ int cf_http_call_run(const cf_http_call *call, cf_http_response *resp, cf_error 
     }
     if (x.limit)
         api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
+    if (call->policy && call->policy->min_rate > 0 && call->policy->min_rate_window_s > 0) {
+        api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)call->policy->min_rate);
+        api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, call->policy->min_rate_window_s);
+    }
     const char *m = call->method;
     if (strcmp(m, "GET") == 0) {
         api.easy_setopt(c, CURLOPT_HTTPGET, 1L);

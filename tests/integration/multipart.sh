@@ -47,7 +47,7 @@ check "a JSON array part makes a List[str]" test "$(got /tags)" = '["p", "q"]'
 form -F steps=abc
 check "an int that does not parse is Cog's 422 (HTTP $HTTP_CODE)" test "$HTTP_CODE" = 422
 check "with pydantic's message" sh -c "printf '%s' '$HTTP_BODY' | grep -q 'value is not a valid integer'"
-form -F steps=99
+form -F steps=99 -F "image=@$T/photo.png"
 check "an int out of bounds is the same 422 as in JSON ($HTTP_CODE)" test "$HTTP_CODE" = 422
 json422=$(curl -s -H 'Content-Type: application/json' -d '{"input":{"steps":99}}' "$BASE/predictions")
 check "byte for byte" test "$HTTP_BODY" = "$json422"
