@@ -21,6 +21,7 @@ set -eu
 #   python3-venv                    virtualenvs of hosted projects (tests, `check --venv`)
 #   clang libclang-rt-14-dev        libFuzzer targets (make fuzz)
 #   apache2-bin libapache2-mod-fcgid   the Apache deployments (no system Apache is enabled)
+#   libapache2-mod-xsendfile        Apache sends --files-dir outputs (--files-sendfile) in files-dir.sh
 #   spawn-fcgi systemd openssl      the spawn-fcgi, socket-activation and TLS deployments
 #   procps iproute2                 pgrep and ss in the tests
 #   libssl-dev                      libcrypto's headers: HMAC-SHA256 for --webhook-secret (loaded with dlopen)
@@ -37,7 +38,7 @@ set -eu
 #   redis-server redis-tools        tests/integration/queue.sh: a real Redis on 127.0.0.1, redis-cli
 PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
 libcmocka-dev libpcre2-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
-python3-sklearn python3-pil python3-venv clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid
+python3-sklearn python3-pil python3-venv clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid libapache2-mod-xsendfile
 spawn-fcgi openssl systemd procps iproute2 libssl-dev chromium nodejs fonts-dejavu-core
 python3-requests uwsgi-core uwsgi-plugin-python3 python3-pydantic python3-fastapi
 python3-uvicorn python3-structlog libhiredis-dev redis-server redis-tools"

@@ -6,7 +6,8 @@
 # nginx/cog-fcgi.conf documents): a 50 MB input by curl -F (multipart, spooled), the
 # same 50 MB output answered as a /files/ URL and downloaded through nginx, byte for byte;
 # cog-fcgi answers the GET with X-Accel-Redirect only; names outside the directory are 404;
-# the internal location is not reachable directly; the front's peak RSS is printed.
+# the internal location is not reachable directly; the front's peak RSS is printed. Then the
+# same through Apache (mod_proxy_fcgi, mod_xsendfile) with --files-sendfile.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_binary
@@ -63,4 +64,37 @@ check "nginx sends the 50 MB output byte for byte" cmp -s "$static/big.bin" "$T/
 hwm_after=$(awk '/VmHWM/ {print $2}' "/proc/$front/status")
 echo "front peak RSS (VmHWM): ${hwm_before} KiB before, ${hwm_after} KiB after the 50 MB input (-F) and output"
 check "the front's peak RSS stays below the file's size ($hwm_after KiB)" test "$hwm_after" -lt 51200
+stop_nginx
+stop_front
+
+# Apache: mod_proxy_fcgi (apache/cog-fcgi-proxy.conf) and mod_xsendfile, --files-sendfile.
+if [ -x "$APACHE2" ] && [ -f "$APACHE_MODULES/mod_xsendfile.so" ]; then
+    asock=$T/apache.sock
+    sock_flags=()
+    [ "$(id -u)" -eq 0 ] && sock_flags=(--socket-mode 0660 --socket-group www-data)
+    start_bg "$T/front-apache.log" "$COG_FCGI" serve "$project" --listen "unix:$asock" \
+        "${sock_flags[@]}" --state-dir "$T/state.apache" --files-dir "$files" --files-url /files/ --files-sendfile
+    check "cog-fcgi listens for Apache" wait_socket "$asock" 20
+    pre=$T/apache
+    mkdir -p "$pre"
+    { sed "s|unix:/run/cog-fcgi/cog.sock|unix:$asock|" "$ROOT/apache/cog-fcgi-proxy.conf"
+      printf 'XSendFile On\nXSendFilePath %s\n' "$files"; } >"$pre/site.conf"
+    aport=$(free_port)
+    apache_render "$pre" "$aport" event "$pre/site.conf" authz_core mime proxy proxy_fcgi xsendfile
+    if apache_run "$pre" "$aport"; then
+        abase=http://127.0.0.1:$aport
+        check "READY through Apache" wait_ready "$abase" 60
+        HTTP_BODY=$(curl -s -F "source=@$static/big.bin" "$abase/predictions")
+        expect_json "Apache: a 50 MB input by curl -F, a 50 MB output" /status succeeded
+        out=$(printf '%s' "$HTTP_BODY" | json_get /output 2>/dev/null)
+        curl -s -o "$T/big.apache" "$abase$out"
+        check "Apache sends the output by X-Sendfile, byte for byte" cmp -s "$static/big.bin" "$T/big.apache"
+        code=$(curl -s -o /dev/null -w '%{http_code}' "$abase/files/nonexistent.txt")
+        check "Apache: an unknown name is 404" test "$code" = 404
+    else
+        fail "apache2 starts with mod_xsendfile"
+    fi
+else
+    echo "SKIP Apache X-Sendfile: libapache2-mod-xsendfile is not installed (scripts/install-deps.sh)"
+fi
 finish
