@@ -68,7 +68,8 @@ static void safe_name(const char *in, char *out, size_t len)
 
 /* The reader's state: a buffer over the stream. */
 typedef struct reader {
-    FCGX_Stream *in;
+    int (*read)(void *ctx, char *buf, int n);
+    void *ctx;
     char *buf;
     size_t have, cap;
     int eof;
@@ -81,7 +82,7 @@ static int fill(reader *r)
 {
     if (r->eof || r->have == r->cap)
         return 0;
-    int n = FCGX_GetStr(r->buf + r->have, (int)(r->cap - r->have), r->in);
+    int n = r->read(r->ctx, r->buf + r->have, (int)(r->cap - r->have));
     if (n <= 0) {
         r->eof = 1;
         return 0;
@@ -153,13 +154,26 @@ static const char *spool_token(const cf_form *form)
     return form->spool + strlen(form->spool) - 32;
 }
 
+static int fcgx_read(void *ctx, char *buf, int n)
+{
+    return FCGX_GetStr(buf, n, ctx);
+}
+
 int cf_multipart_read(FCGX_Stream *in, const char *boundary, size_t max_body, cf_form *form,
                       int *too_large, cf_error *err)
+{
+    return cf_multipart_read_from(fcgx_read, in, boundary, max_body, form, too_large, err);
+}
+
+int cf_multipart_read_from(int (*read)(void *ctx, char *buf, int n), void *ctx,
+                           const char *boundary, size_t max_body, cf_form *form, int *too_large,
+                           cf_error *err)
 {
     memset(form, 0, sizeof *form);
     char delim[80];
     int dlen = snprintf(delim, sizeof delim, "\r\n--%s", boundary);
-    reader r = {.in = in, .cap = CHUNK + MAX_HEADERS, .max = max_body, .too_large = too_large};
+    reader r = {.read = read, .ctx = ctx, .cap = CHUNK + MAX_HEADERS, .max = max_body,
+                .too_large = too_large};
     r.buf = malloc(r.cap);
     if (r.buf == NULL)
         return cf_error_set(err, CF_ENOMEM, "out of memory for a form");

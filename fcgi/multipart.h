@@ -47,6 +47,12 @@ int cf_multipart_boundary(const char *content_type, char *out, size_t len);
 int cf_multipart_read(FCGX_Stream *in, const char *boundary, size_t max_body, cf_form *form,
                       int *too_large, cf_error *err);
 
+/* The same from any source: read(ctx, buf, n) returns up to n bytes, 0 at
+ * the end (unit tests feed it in pieces). */
+int cf_multipart_read_from(int (*read)(void *ctx, char *buf, int n), void *ctx,
+                           const char *boundary, size_t max_body, cf_form *form, int *too_large,
+                           cf_error *err);
+
 /* The request object {"input": {...}, ...} of form, each text part parsed as
  * the JSON value that the schema's type for its input wants (integer,
  * number, boolean, array, object; a value that does not parse stays a
