@@ -300,7 +300,7 @@ else
 fi
 echo
 
-bash "$ROOT/tests/bench/files_large.sh" | grep -v '^PASS ' || fail "tests/bench/files_large.sh"; echo
+bash "$ROOT/tests/bench/files_large.sh" | grep -v "^PASS "; [ "${PIPESTATUS[0]}" = 0 ] || fail "tests/bench/files_large.sh"; echo
 echo "Ratios, all from this run:"
 echo "  no-op   cog-fcgi / nginx static    1 conn: $(ratio "$cog1" "$static1")   8 conn: $(ratio "$cog8" "$static8")"
 echo "  no-op   keep_conn / nginx static   1 conn: $(ratio "$ka1" "$static1")   8 conn: $(ratio "$ka8" "$static8")"
