@@ -7,8 +7,8 @@
 # computes every request's signature itself, header-signed and presigned, and answers
 # SignatureDoesNotMatch when it differs. Shown: an s3:// input read and an output written
 # by output_file_prefix (path-style --s3-endpoint, credentials from a shared credentials file
-# and AWS_PROFILE); --upload-url s3://... with --s3-presign answered as a presigned URL that a
-# plain curl can GET; a 200 MB file in and out (the upload by multipart, 8 MiB parts) with the
+# and AWS_PROFILE); --upload-url s3://... with --s3-presign (virtual-host style) answered as a
+# presigned URL that a plain curl can GET; a 200 MB file in and out (the upload by multipart, 8 MiB parts) with the
 # front's peak RSS printed; a wrong secret and a missing bucket fail the prediction naming
 # the bucket and S3's code; the fetch policy applies to the endpoint.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -28,9 +28,11 @@ fi
 KEY=AKIDCOGFCGITEST SECRET=cog-fcgi-test-secret
 raw_port=$(free_port)
 mkdir -p "$T/s3data"
-# s3rver's own account is S3RVER:S3RVER; a config file of ours adds nothing it checks.
+# s3rver's own account is S3RVER:S3RVER (its secret is not checked: the gate checks ours).
+# Its service endpoint "localhost" makes BUCKET.s3.localhost a virtual host, which curl
+# resolves to 127.0.0.1 by itself (as it does every *.localhost name).
 start_bg "$T/s3rver.log" node "$HERE/node_modules/.bin/s3rver" -d "$T/s3data" -a 127.0.0.1 \
-    -p "$raw_port" --no-vhost-buckets --configure-bucket bkt
+    -p "$raw_port" --service-endpoint localhost --configure-bucket bkt
 wait_port "$raw_port" || { fail "s3rver starts" "$(tail -n 5 "$T/s3rver.log")"; finish; }
 s3_port=$(free_port)
 start_bg "$T/gate.log" "$PY" "$HERE/sigv4_gate.py" "$s3_port" "$raw_port" S3RVER "$SECRET" "$T/gate.access.log"
@@ -115,9 +117,11 @@ stop_nginx
 stop_front
 
 # --upload-url s3:// with --s3-presign: an async prediction's output is a presigned URL.
+# This front addresses the store by virtual host (BUCKET.s3.localhost), not path style.
+VEP=http://s3.localhost:$s3_port
 sock1=$T/presign.sock
 AWS_SHARED_CREDENTIALS_FILE=$T/credentials AWS_PROFILE=cogtest \
-    start_front "$project" "$sock1" --s3-endpoint "$EP" --s3-path-style \
+    start_front "$project" "$sock1" --s3-endpoint "$VEP" \
     --upload-url s3://bkt/async/ --s3-presign 1h || { fail "cog-fcgi starts (presign)"; finish; }
 start_nginx "$T/nginx1" "$(free_port)" "$sock1" || { fail "nginx starts"; finish; }
 wait_ready "$BASE" || { fail "model becomes READY"; finish; }
@@ -130,8 +134,9 @@ for i in $(seq 100); do
 done
 expect_json "an async prediction with --upload-url s3:// succeeds" /status succeeded
 url=$(printf '%s' "$HTTP_BODY" | json_get /output 2>/dev/null)
-case $url in "$EP/bkt/async/"*X-Amz-Signature=*) pass "its output is a presigned URL" ;;
+case $url in "http://bkt.s3.localhost:$s3_port/async/"*X-Amz-Signature=*) pass "its output is a presigned virtual-host URL" ;;
     *) fail "its output is a presigned URL" "got $url" ;; esac
+check "the input was read by virtual host" grep -q '"GET /inputs/in.txt HTTP' "$T/gate.access.log"
 check "a plain curl GETs the presigned URL (the gate checks its signature)" \
     sh -c "curl -sf '$url' | grep -qx 'hello from s3'"
 check "a tampered presigned URL is refused" \
