@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http_client.h"
 #include "log.h"
@@ -275,7 +276,16 @@ static int s3_call(const target *t, const signing *s, cf_http_call *call, const 
     call->userpwd = s->userpwd;
     if (call->timeout_s == 0)
         call->timeout_s = S3_TIMEOUT_S;
+    /* S3 asks for another try with 500, 503 (SlowDown) and 429: three more,
+     * 0.2, 0.4, 0.8 s apart (AWS's SDKs do the same); nothing else is retried */
     int rc = cf_http_call_run(call, resp, err);
+    for (int attempt = 0; attempt < 3 && rc == CF_OK &&
+                          (resp->status == 500 || resp->status == 503 || resp->status == 429);
+         attempt++) {
+        cf_http_response_cleanup(resp);
+        usleep(200000u << attempt);
+        rc = cf_http_call_run(call, resp, err);
+    }
     free(url);
     call->url = NULL;
     call->headers = NULL;

@@ -105,6 +105,11 @@ signed "$SECRET" -o "$T/big.back" "$EP/bkt/${big_out#s3://bkt/}"
 check "the 200 MB output has the input's bytes" cmp -s "$T/big.bin" "$T/big.back"
 rm -f "$T/big.bin" "$T/big.back"
 
+http POST "$BASE/predictions" '{"input":{"source":"s3://bkt/inputs/in.txt"},"output_file_prefix":"s3://bkt/flaky/"}'
+expect_json "a 503 SlowDown from the store is retried" /status succeeded
+check "(the gate answered 503 once, then 200)" sh -c "grep -q 'PUT /bkt/flaky/.* 503' '$T/gate.access.log' &&
+    grep -q 'PUT /bkt/flaky/.* 200' '$T/gate.access.log'"
+
 http POST "$BASE/predictions" '{"input":{"source":"s3://nobucket/inputs/in.txt"}}'
 expect_json "a missing bucket fails the prediction" /status failed
 err=$(printf '%s' "$HTTP_BODY" | json_get /error 2>/dev/null)

@@ -7,7 +7,8 @@ unimplemented" (lib/middleware/authentication.js), so any secret passes. This pr
 each request's signature as AWS documents it (header auth: Authorization: AWS4-HMAC-SHA256;
 presigned URLs: X-Amz-Signature in the query, X-Amz-Expires honoured) from its own key pair,
 answers 403 SignatureDoesNotMatch / AccessDenied in S3's XML when they do not match, and
-streams the rest to s3rver unchanged.
+streams the rest to s3rver unchanged. The first request for each path under /bkt/flaky/ (or
+BUCKET.../flaky/) is answered 503 SlowDown, as S3 does under load, to show the retries.
 
 usage: sigv4_gate.py LISTEN_PORT S3RVER_PORT ACCESS_KEY SECRET_KEY [LOG]
 """
@@ -21,6 +22,7 @@ import urllib.parse
 
 PORT, UPSTREAM, ACCESS, SECRET = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 LOG = open(sys.argv[5], "a", buffering=1) if len(sys.argv) > 5 else None
+FLAKY_SEEN = set()
 
 
 def enc(s):
@@ -51,10 +53,10 @@ class Gate(http.server.BaseHTTPRequestHandler):
         if LOG:
             LOG.write("%s\n" % (fmt % args))
 
-    def refuse(self, code, message):
+    def refuse(self, code, message, status=403):
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
                 f"<Message>{message}</Message></Error>").encode()
-        self.send_response(403)
+        self.send_response(status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -106,6 +108,10 @@ class Gate(http.server.BaseHTTPRequestHandler):
         except (KeyError, ValueError, IndexError) as e:
             why = ("AccessDenied", f"malformed signature: {e}")
         length = int(self.headers.get("Content-Length") or 0)
+        key = (self.command, self.path.partition("?")[0])
+        if not why and "/flaky/" in key[1] and key not in FLAKY_SEEN:
+            FLAKY_SEEN.add(key)
+            why = ("SlowDown", "Please reduce your request rate.", 503)
         if why:
             while length > 0:  # drain, so the client reads our answer
                 length -= len(self.rfile.read(min(length, 1 << 20)))
