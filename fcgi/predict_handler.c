@@ -11,6 +11,7 @@
 #include "intake.h"
 #include "log.h"
 #include "prefer.h"
+#include "stream_handler.h"
 
 /* 1 when the web server closed the FastCGI connection or sent anything
  * more on it (FCGI_ABORT_REQUEST: the whole request was read already), as
@@ -89,6 +90,12 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     free(req->body);
     req->body = NULL;
     req->body_len = 0;
+    /* Accept: text/event-stream (stream_handler.h); Cog refuses it on /trainings */
+    int sse = cf_stream_wanted(req);
+    if (sse && training) {
+        cf_stream_refuse(req);
+        goto out;
+    }
     if (put_id) {
         const json_t *bid = json_object_get(body, "id");
         if (json_is_string(bid) && strcmp(json_string_value(bid), put_id) != 0) {
@@ -106,6 +113,11 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
             cf_runner_lock(app->runner);
             int active = !cf_prediction_is_terminal(existing);
             cf_runner_unlock(app->runner);
+            if (active && sse) {
+                cf_stream_attach(app, req, existing);
+                cf_prediction_decref(existing);
+                goto out;
+            }
             if (active) {
                 respond_prediction(app, req, 202, existing);
                 cf_prediction_decref(existing);
@@ -165,6 +177,14 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         json_object_set_new(p->context, "remote_user", json_string(req->remote_user));
     }
     p->is_async = cf_prefer_respond_async(req->prefer);
+    /* Replicate's Prefer: wait: held up to N s, then answered as it stands;
+     * it goes on running, as an async prediction does. SSE wins over both. */
+    double wait_s = 0;
+    int wait = !sse && cf_prefer_wait(req->prefer, &wait_s);
+    if (wait)
+        p->is_async = 1;
+    if (sse)
+        p->is_async = 0;
     /* output_file_prefix is for sync predictions only, as in Cog */
     const char *ofp = json_string_value(json_object_get(body, "output_file_prefix"));
     if (ofp && *ofp && !p->is_async) {
@@ -205,13 +225,32 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         goto out;
     }
     cf_form_keep(req->form); /* its spooled files are the prediction's now */
+    if (sse) {
+        cf_stream_created(app, req, p);
+        json_decref(accepted);
+        goto out;
+    }
+    if (wait) {
+        json_decref(accepted);
+        cf_stream_wait_respond(app, req, p, wait_s, training, client_gone);
+        goto out;
+    }
+    /* Replicate's client asks {"stream": true}: it gets the urls */
+    int want_urls = json_is_true(json_object_get(body, "stream"));
     if (p->is_async) {
+        if (want_urls)
+            cf_stream_add_urls(accepted, req, p->id, training);
         cf_respond_json(req, 202, accepted, NULL);
         json_decref(accepted);
         goto out;
     }
-    if (cf_runner_run_direct(app->runner, p, client_gone, req) == 0)
-        respond_prediction(app, req, 200, p);
+    if (cf_runner_run_direct(app->runner, p, client_gone, req) == 0) {
+        json_t *done = cf_runner_prediction_json(app->runner, p);
+        if (want_urls)
+            cf_stream_add_urls(done, req, p->id, training);
+        cf_respond_json(req, 200, done, NULL);
+        json_decref(done);
+    }
 
 out:
     cf_prediction_decref(p);

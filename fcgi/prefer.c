@@ -76,3 +76,42 @@ int cf_parse_duration(const char *text, double *seconds)
     *seconds = total;
     return CF_OK;
 }
+
+int cf_prefer_wait(const char *prefer, double *seconds)
+{
+    if (prefer == NULL)
+        return 0;
+    const char *p = prefer;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && *p != ';' && *p != '=' && *p != ' ' && *p != '\t')
+            p++;
+        size_t len = (size_t)(p - start);
+        if (len == 4 && strncasecmp(start, "wait", 4) == 0) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            *seconds = 60; /* Replicate's default */
+            if (*p == '=') {
+                p++;
+                while (*p == ' ' || *p == '\t' || *p == '"')
+                    p++;
+                char *end;
+                double v = strtod(p, &end);
+                if (end != p && v >= 0)
+                    *seconds = v;
+            }
+            return 1;
+        }
+        int quoted = 0;
+        while (*p && (quoted || *p != ',')) {
+            if (*p == '"')
+                quoted = !quoted;
+            else if (*p == '\\' && quoted && p[1])
+                p++;
+            p++;
+        }
+    }
+    return 0;
+}

@@ -212,6 +212,7 @@ static void add_event(cf_prediction *p, json_t *event)
     if (p->eventlog == NULL)
         p->eventlog = json_array();
     json_array_append_new(p->eventlog, event);
+    pthread_cond_broadcast(&p->done_cond); /* streams read the events (record_stream.h) */
 }
 
 int cf_records_accept(cf_records *rs, cf_prediction *p)

@@ -15,6 +15,7 @@
 #include "files_dir.h"
 #include "handlers.h"
 #include "playground.h"
+#include "stream_handler.h"
 
 typedef enum route_kind {
     R_NONE = 0,
@@ -25,6 +26,7 @@ typedef enum route_kind {
     R_COLLECTION,   /* /predictions, /trainings */
     R_ITEM,         /* /predictions/{id} */
     R_CANCEL,       /* /predictions/{id}/cancel */
+    R_STREAM,       /* /predictions/{id}/stream (Replicate's, stream_handler.h) */
 } route_kind;
 
 typedef struct route {
@@ -69,6 +71,8 @@ static route_kind match_exact(const char *path, int has_train, route *out)
         return out->kind = R_ITEM;
     if (strcmp(slash, "/cancel") == 0)
         return out->kind = R_CANCEL;
+    if (strcmp(slash, "/stream") == 0)
+        return out->kind = R_STREAM;
     return R_NONE;
 }
 
@@ -90,7 +94,8 @@ static const char *allowed_methods(route_kind kind)
     switch (kind) {
     case R_ROOT:
     case R_HEALTH:
-    case R_OPENAPI: return "GET";
+    case R_OPENAPI:
+    case R_STREAM: return "GET";
     case R_SHUTDOWN:
     case R_COLLECTION:
     case R_CANCEL: return "POST";
@@ -179,6 +184,10 @@ void cf_route_request(cf_app *app, cf_request *req)
         if (!post)
             return method_not_allowed(req, r.kind);
         return cf_handle_cancel(app, req, r.id);
+    case R_STREAM:
+        if (!get)
+            return method_not_allowed(req, r.kind);
+        return cf_handle_stream(app, req, r.id);
     case R_NONE:
         break;
     }

@@ -696,3 +696,13 @@ int cf_runner_cancel(cf_runner *r, const char *id)
     cf_runner_unlock(r);
     return rc;
 }
+
+void cf_runner_wait_change(cf_runner *r, cf_prediction *p, double seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ns = ts.tv_nsec + (long long)(seconds * 1e9);
+    ts.tv_sec += (time_t)(ns / 1000000000LL);
+    ts.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
+}

@@ -102,6 +102,10 @@ void cf_runner_reload(cf_runner *r, const cf_worker_spec *spec);
 /* The response JSON of p, taken under the lock. New reference. */
 json_t *cf_runner_prediction_json(cf_runner *r, cf_prediction *p);
 
+/* Waits, lock held, up to seconds for p to change: one more event in its
+ * log (record.h) or its end. May return early (spurious wake-up). */
+void cf_runner_wait_change(cf_runner *r, cf_prediction *p, double seconds);
+
 /* Cancels a queued or running prediction. 0, or CF_ENOTFOUND when no such
  * prediction is queued or running. */
 int cf_runner_cancel(cf_runner *r, const char *id);

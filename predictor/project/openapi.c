@@ -174,6 +174,11 @@ json_t *cf_openapi_build(const json_t *predict, const json_t *train, cf_error *e
         if (rc == 0)
             rc = train_paths_insert(doc, err);
     }
+    /* @cog.streaming marks the operation, as Cog 0.22 does */
+    if (rc == 0 && json_is_true(json_object_get(predict, "streaming")))
+        rc = json_object_set_new(json_object_get(json_object_get(json_object_get(doc, "paths"),
+                                                                 "/predictions"), "post"),
+                                 "x-cog-streaming", json_true()) == 0 ? 0 : CF_ENOMEM;
     if (rc != 0)
         goto cleanup;
     sorted = sorted_copy(all);
