@@ -326,4 +326,5 @@ check "cog-fcgi served no-op predictions at 8 connections" awk -v r="$cog8" 'BEG
 check "no non-2xx answers from cog-fcgi at 8 connections" test "$cog8_non2xx" = 0
 check "cog-fcgi served 1 MB file predictions" awk -v r="$file1" 'BEGIN { exit !(r > 0) }'
 check "no non-2xx answers from cog-fcgi for files at 4 connections" test "$file4_non2xx" = 0
+check "event streams (tests/bench/stream.sh)" bash "$ROOT/tests/bench/stream.sh"
 finish
