@@ -250,6 +250,28 @@ static void test_setup_failed_document(void **state)
     json_decref(doc);
 }
 
+/* @cog.streaming (the schema's "streaming") marks POST /predictions, as Cog 0.22 */
+static void test_streaming_mark(void **state)
+{
+    (void)state;
+    cf_error err;
+    json_t *schema = simple_schema("Input", "Output");
+    json_t *doc = cf_openapi_build(schema, NULL, &err);
+    assert_non_null(doc);
+    json_t *post = json_object_get(json_object_get(json_object_get(doc, "paths"), "/predictions"),
+                                   "post");
+    assert_non_null(post);
+    assert_null(json_object_get(post, "x-cog-streaming"));
+    json_decref(doc);
+    json_object_set_new(schema, "streaming", json_true());
+    doc = cf_openapi_build(schema, NULL, &err);
+    assert_non_null(doc);
+    post = json_object_get(json_object_get(json_object_get(doc, "paths"), "/predictions"), "post");
+    assert_true(json_is_true(json_object_get(post, "x-cog-streaming")));
+    json_decref(doc);
+    json_decref(schema);
+}
+
 static void test_bad_schema(void **state)
 {
     (void)state;
@@ -279,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_local_documents),
         cmocka_unit_test(test_training_document),
         cmocka_unit_test(test_setup_failed_document),
+        cmocka_unit_test(test_streaming_mark),
         cmocka_unit_test(test_bad_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
