@@ -178,9 +178,11 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     }
     p->is_async = cf_prefer_respond_async(req->prefer);
     /* Replicate's Prefer: wait: held up to N s, then answered as it stands;
-     * it goes on running, as an async prediction does. SSE wins over both. */
+     * it goes on running, as an async prediction does. respond-async wins
+     * over it (the conformance kit's "respond-async, wait=5" is a 202), SSE
+     * over both. */
     double wait_s = 0;
-    int wait = !sse && cf_prefer_wait(req->prefer, &wait_s);
+    int wait = !sse && !p->is_async && cf_prefer_wait(req->prefer, &wait_s);
     if (wait)
         p->is_async = 1;
     if (sse)
