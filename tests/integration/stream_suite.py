@@ -148,6 +148,17 @@ def main():
     s.check("/trainings answers 406 to Accept: text/event-stream, as Cog",
             st == 406 and isinstance(body, dict) and "does not support streaming" in body.get("error", ""),
             f"{st} {sc.short(body)}")
+    s.stop(front.proc)
+    s.forget(front.proc)
+    front = s.start_front("stream-async", sock=front.sock)
+    if front is None or not s.wait_ready():
+        s.abort("async ConcatenateIterator model READY")
+    st, _h, doc = sc.request(host, port, "GET", "/openapi.json")
+    out = doc.get("components", {}).get("schemas", {}).get("Output", {}) if isinstance(doc, dict) else {}
+    s.check("async ConcatenateIterator: the schema says concatenate",
+            out.get("x-cog-array-display") == "concatenate", out)
+    sc.latency(s, host, port, label="async ConcatenateIterator: ", n=5)
+    sc.grow(s, host, port, label="async ConcatenateIterator: ")
     s.finish()
 
 
