@@ -303,7 +303,7 @@ int cf_stream_poll(cf_stream *s, double seconds, char **text, size_t *len)
     cf_runner_unlock(s->runner);
     if (b.oom) {
         free(b.text);
-        cf_log_error("CF1401", "stream of %s: out of memory rendering events", s->p->id);
+        cf_log_error("CF1001", "stream of %s: out of memory rendering events", s->p->id);
         s->ended = 1;
         return -1;
     }
@@ -325,7 +325,7 @@ void cf_stream_close(cf_stream *s)
         int running = !cf_prediction_is_terminal(s->p);
         cf_runner_unlock(s->runner);
         if (running) {
-            cf_log_info("CF1402", "last stream of %s went away: canceling it", s->p->id);
+            cf_log_info("CF1002", "last stream of %s went away: canceling it", s->p->id);
             cf_runner_cancel(s->runner, s->p->id);
         }
     }

@@ -122,7 +122,7 @@ void cf_stream_created(cf_app *app, cf_request *req, cf_prediction *p)
             cf_prediction_decref(p);
             free(d);
         }
-        cf_log_error("CF1403", "cannot start a thread for the stream of %s", p->id);
+        cf_log_error("CF1003", "cannot start a thread for the stream of %s", p->id);
         cf_runner_cancel(app->runner, p->id);
         cf_respond_detail(req, 500, "cannot start the prediction's stream");
         return;
