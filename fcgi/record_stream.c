@@ -223,22 +223,12 @@ static int render(cf_stream *s, const json_t *event, size_t i, out_buf *b)
 
 /* ---- the stream --------------------------------------------------------- */
 
-int cf_stream_open(cf_stream *s, cf_runner *r, cf_prediction *p, cf_stream_format format,
-                   int replay, size_t history, long long resume_after, int creator)
+void cf_stream_start_locked(cf_stream *s, cf_prediction *p, cf_stream_format format, int replay,
+                            size_t history, long long resume_after)
 {
-    memset(s, 0, sizeof *s);
-    int rc = subscribe(p, creator);
-    if (rc != CF_OK)
-        return rc;
-    s->runner = r;
     s->p = p;
     s->format = format;
-    s->subscribed = 1;
-    s->creator = creator;
-    cf_prediction_incref(p);
-    cf_runner_lock(r);
-    const json_t *log = p->eventlog;
-    const json_t *first = json_array_get(log, 0);
+    const json_t *first = json_array_get(p->eventlog, 0);
     const char *first_type = json_string_value(json_object_get(first, "type"));
     if (cf_prediction_is_terminal(p) && (first_type == NULL || strcmp(first_type, "start") != 0))
         s->synth = events_from_fields(p);
@@ -267,30 +257,21 @@ int cf_stream_open(cf_stream *s, cf_runner *r, cf_prediction *p, cf_stream_forma
         if (t && strcmp(t, "output") == 0)
             s->out_index++;
     }
-    cf_runner_unlock(r);
-    return CF_OK;
 }
 
-int cf_stream_poll(cf_stream *s, double seconds, char **text, size_t *len)
+int cf_stream_render_locked(cf_stream *s, char **text, size_t *len)
 {
     *text = NULL;
     *len = 0;
     if (s->ended)
         return -1;
+    out_buf b = {0};
     if (s->pending_error) {
-        out_buf b = {0};
         buf_add_event(&b, NULL, "error", s->pending_error, strlen(s->pending_error));
         free(s->pending_error);
         s->pending_error = NULL;
         s->ended = 1;
-        *text = b.text;
-        *len = b.len;
-        return b.text ? 1 : -1;
     }
-    out_buf b = {0};
-    cf_runner_lock(s->runner);
-    if (json_array_size(event_log(s)) <= s->next && !cf_prediction_is_terminal(s->p))
-        cf_runner_wait_change(s->runner, s->p, seconds);
     const json_t *log = event_log(s);
     size_t total = json_array_size(log);
     while (s->next < total && !s->ended) {
@@ -300,7 +281,6 @@ int cf_stream_poll(cf_stream *s, double seconds, char **text, size_t *len)
     /* resumed past the end of a finished record: nothing more will come */
     if (!s->ended && s->next >= total && cf_prediction_is_terminal(s->p))
         s->ended = 1;
-    cf_runner_unlock(s->runner);
     if (b.oom) {
         free(b.text);
         cf_log_error("CF1001", "stream of %s: out of memory rendering events", s->p->id);
@@ -316,11 +296,43 @@ int cf_stream_poll(cf_stream *s, double seconds, char **text, size_t *len)
     return 1;
 }
 
+int cf_stream_open(cf_stream *s, cf_runner *r, cf_prediction *p, cf_stream_format format,
+                   int replay, size_t history, long long resume_after, int creator)
+{
+    memset(s, 0, sizeof *s);
+    int rc = subscribe(p, creator);
+    if (rc != CF_OK)
+        return rc;
+    s->runner = r;
+    s->subscribed = 1;
+    s->creator = creator;
+    cf_prediction_incref(p);
+    cf_runner_lock(r);
+    cf_stream_start_locked(s, p, format, replay, history, resume_after);
+    cf_runner_unlock(r);
+    return CF_OK;
+}
+
+int cf_stream_poll(cf_stream *s, double seconds, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    if (s->ended)
+        return -1;
+    cf_runner_lock(s->runner);
+    if (s->pending_error == NULL && json_array_size(event_log(s)) <= s->next &&
+        !cf_prediction_is_terminal(s->p))
+        cf_runner_wait_change(s->runner, s->p, seconds);
+    int rc = cf_stream_render_locked(s, text, len);
+    cf_runner_unlock(s->runner);
+    return rc;
+}
+
 void cf_stream_close(cf_stream *s)
 {
     if (s->p == NULL)
         return;
-    if (s->subscribed && unsubscribe(s->p)) {
+    if (s->subscribed && unsubscribe(s->p) && s->runner) {
         cf_runner_lock(s->runner);
         int running = !cf_prediction_is_terminal(s->p);
         cf_runner_unlock(s->runner);
@@ -331,6 +343,7 @@ void cf_stream_close(cf_stream *s)
     }
     json_decref(s->synth);
     free(s->pending_error);
-    cf_prediction_decref(s->p);
+    if (s->subscribed)
+        cf_prediction_decref(s->p); /* cf_stream_open's reference */
     memset(s, 0, sizeof *s);
 }

@@ -70,6 +70,15 @@ int cf_stream_poll(cf_stream *s, double seconds, char **text, size_t *len);
  * canceled. Lock NOT held. */
 void cf_stream_close(cf_stream *s);
 
+/* The two halves of open and poll, without the runner, for tests: the
+ * caller holds the lock that guards p (the record table's) and owns s
+ * (zeroed first). start_locked places the cursor (see cf_stream_open; p is
+ * borrowed, no subscriber is counted); render_locked renders what is past
+ * it as cf_stream_poll does, without waiting. cf_stream_close frees s. */
+void cf_stream_start_locked(cf_stream *s, cf_prediction *p, cf_stream_format format, int replay,
+                            size_t history, long long resume_after);
+int cf_stream_render_locked(cf_stream *s, char **text, size_t *len);
+
 /* COG_STREAM_HISTORY_CAPACITY, or 1024. */
 size_t cf_stream_history_capacity(void);
 
