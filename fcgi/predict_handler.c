@@ -64,6 +64,13 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     cf_prediction *p = NULL;
     cf_error_clear(&err);
 
+    /* Accept: text/event-stream (stream_handler.h); Cog refuses it on
+     * /trainings before anything else */
+    int sse = cf_stream_wanted(req);
+    if (sse && training) {
+        cf_stream_refuse(req);
+        goto out;
+    }
     if (req->body_too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "Request body is larger than the limit of %zu bytes",
@@ -90,12 +97,6 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     free(req->body);
     req->body = NULL;
     req->body_len = 0;
-    /* Accept: text/event-stream (stream_handler.h); Cog refuses it on /trainings */
-    int sse = cf_stream_wanted(req);
-    if (sse && training) {
-        cf_stream_refuse(req);
-        goto out;
-    }
     if (put_id) {
         const json_t *bid = json_object_get(body, "id");
         if (json_is_string(bid) && strcmp(json_string_value(bid), put_id) != 0) {

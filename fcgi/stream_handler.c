@@ -155,8 +155,7 @@ void cf_handle_stream(cf_app *app, cf_request *req, const char *id)
 void cf_stream_refuse(cf_request *req)
 {
     json_t *body = json_pack("{s:s}", "error",
-                             "This model does not support streaming responses. Add "
-                             "@cog.streaming to predict() to enable SSE.");
+                             "Training endpoints do not support streaming responses.");
     cf_respond_json(req, 406, body, NULL);
     json_decref(body);
 }

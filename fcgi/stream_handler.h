@@ -38,7 +38,8 @@ void cf_stream_add_urls(json_t *obj, const cf_request *req, const char *id, int 
 void cf_stream_wait_respond(cf_app *app, cf_request *req, cf_prediction *p, double seconds,
                             int training, int (*client_gone)(void *));
 
-/* The 406 Cog answers to a /trainings request that asks for a stream. */
+/* The 406 Cog 0.22 answers to a /trainings request that asks for a stream,
+ * before it looks at the body. */
 void cf_stream_refuse(cf_request *req);
 
 #endif

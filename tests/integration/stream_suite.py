@@ -146,7 +146,8 @@ def main():
     st, _h, body = sc.request(host, port, "POST", "/trainings", {"input": {}},
                               {"Accept": "text/event-stream"})
     s.check("/trainings answers 406 to Accept: text/event-stream, as Cog",
-            st == 406 and isinstance(body, dict) and "does not support streaming" in body.get("error", ""),
+            st == 406 and isinstance(body, dict)
+            and body.get("error") == "Training endpoints do not support streaming responses.",
             f"{st} {sc.short(body)}")
     s.stop(front.proc)
     s.forget(front.proc)
