@@ -16,6 +16,32 @@ ENV = {"COG_STREAM_HISTORY_CAPACITY": str(CAPACITY), "COG_FCGI_SSE_KEEPALIVE": "
        "COG_THROTTLE_RESPONSE_INTERVAL": "0.1"}
 
 
+class Checks:
+    """Passes the scenarios' checks on to the suite, details as text."""
+
+    def __init__(self, suite):
+        self.suite = suite
+
+    def check(self, name, cond, detail=""):
+        return self.suite.check(name, cond, detail if isinstance(detail, str) else sc.short(detail))
+
+
+def latency(s, host, port, label="", **kw):
+    """The latency scenario; a miss of the time bound alone (a loaded machine) is tried once
+    more before it counts."""
+    held = sc.Held()
+    lags = sc.latency(held, host, port, label=label, **kw)
+    failed = [r for r in held.results if not r[1]]
+    if failed and all("arrives within" in r[0] for r in failed):
+        s.note(f"{label}over the time bound once ({sc.short(failed[0][2])}): trying again")
+        held = sc.Held()
+        lags = sc.latency(held, host, port, label=label + "retry: ", **kw)
+    c = Checks(s)
+    for name, ok, detail in held.results:
+        c.check(name, ok, detail)
+    return lags
+
+
 def kill9_with_streams(s, front, host, port):
     """kill -9 while 20 Replicate streams are open; after the restart every record is there,
     its events replay from the record, and none finished twice."""
@@ -111,18 +137,15 @@ def main():
     post = doc.get("paths", {}).get("/predictions", {}).get("post", {}) if isinstance(doc, dict) else {}
     s.check("@cog.streaming: x-cog-streaming true on POST /predictions",
             post.get("x-cog-streaming") is True, short_keys(post))
-    lags = sc.latency(s, host, port)
-    if lags and max(lags) >= 0.05:  # a loaded machine: one more try before calling it
-        s.note("latency over the bound once: trying again")
-        s.failed -= 1
-        sc.latency(s, host, port, label="retry: ")
-    sc.replicate(s, host, port)
-    sc.reattach(s, host, port)
-    sc.truncated(s, host, port, CAPACITY)
-    sc.cancel_disconnect(s, host, port)
-    sc.keepalive(s, host, port)
+    latency(s, host, port)
+    c = Checks(s)
+    sc.replicate(c, host, port)
+    sc.reattach(c, host, port)
+    sc.truncated(c, host, port, CAPACITY)
+    sc.cancel_disconnect(c, host, port)
+    sc.keepalive(c, host, port)
     rec = s.start_receiver()
-    sc.grow(s, host, port, rec.url("/grow"), lambda: [h.body for h in rec.got("/grow")])
+    sc.grow(c, host, port, rec.url("/grow"), lambda: [h.body for h in rec.got("/grow")])
     st, _h, body = sc.request(host, port, "POST", "/predictions", {"input": {"n": 1, "delay": 0}})
     s.check("without Accept: text/event-stream the answer is Cog's JSON, no urls",
             st == 200 and isinstance(body, dict) and "urls" not in body
@@ -136,8 +159,8 @@ def main():
     front = s.start_front("slow", sock=front.sock)
     if front is None or not s.wait_ready():
         s.abort("slow model READY")
-    sc.non_iterator(s, host, port)
-    sc.prefer_wait(s, host, port)
+    sc.non_iterator(c, host, port)
+    sc.prefer_wait(c, host, port)
     s.stop(front.proc)
     s.forget(front.proc)
     front = s.start_front("train", sock=front.sock)
@@ -158,8 +181,8 @@ def main():
     out = doc.get("components", {}).get("schemas", {}).get("Output", {}) if isinstance(doc, dict) else {}
     s.check("async ConcatenateIterator: the schema says concatenate",
             out.get("x-cog-array-display") == "concatenate", out)
-    sc.latency(s, host, port, label="async ConcatenateIterator: ", n=5)
-    sc.grow(s, host, port, label="async ConcatenateIterator: ")
+    latency(s, host, port, label="async ConcatenateIterator: ", n=5)
+    sc.grow(c, host, port, label="async ConcatenateIterator: ")
     s.finish()
 
 
