@@ -39,6 +39,7 @@ mkdir -p "$pre"
 port=$(free_port)
 start_bg "$T/front.log" "$COG_FCGI" serve "$ROOT/tests/projects/stream" \
     --listen "unix:$T/cog.sock" --state-dir "$T/state" "${sock_flags[@]}"
+front=$BG_PID
 check "cog-fcgi listens" wait_socket "$T/cog.sock" 20
 sed "s|unix:/run/cog-fcgi/cog.sock|unix:$T/cog.sock|" \
     "$ROOT/apache/cog-fcgi-proxy.conf" >"$pre/cog-fcgi-proxy.conf"
@@ -64,6 +65,8 @@ client cancel-disconnect
 client replicate
 stop_pid "$APACHE_PID"
 forget_pid "$APACHE_PID"
+stop_pid "$front"
+forget_pid "$front"
 
 if [ ! -f "$APACHE_MODULES/mod_fcgid.so" ]; then
     fail "mod_fcgid installed" "scripts/install-deps.sh (libapache2-mod-fcgid)"
