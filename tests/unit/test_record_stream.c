@@ -142,6 +142,21 @@ static void test_cog_replay_truncated(void **state)
     assert_non_null(strstr(text, "{\"chunk\":\"b\",\"index\":1}"));
     free(text);
     cf_stream_close(&s);
+    /* COG_STREAM_HISTORY_CAPACITY=0: no replay, live from here; the index
+     * still counts what came before */
+    memset(&s, 0, sizeof s);
+    pthread_mutex_lock(&lock);
+    cf_stream_start_locked(&s, p, CF_STREAM_COG, 1, 0, -1);
+    pthread_mutex_unlock(&lock);
+    assert_null(drain(&s, &rc));
+    assert_int_equal(rc, 0);
+    pthread_mutex_lock(&lock);
+    cf_records_output(rs, p, json_string("c"));
+    pthread_mutex_unlock(&lock);
+    text = drain(&s, &rc);
+    assert_string_equal(text, "event: output\ndata: {\"chunk\":\"c\",\"index\":2}\n\n");
+    free(text);
+    cf_stream_close(&s);
     cf_prediction_decref(p);
     table_free(rs);
 }
