@@ -61,6 +61,8 @@ class Entry:
         self.instance, self.fn = _loader.import_target(project, ref, mode, instances)
         self.sig = _loader.signature_of(project, self.fn)
         self.schema = schema if schema is not None else _schema.schema_for(self.sig, mode)
+        if mode == "predict" and getattr(self.fn, "_cog_streaming", False):
+            self.schema["streaming"] = True  # @cog.streaming: x-cog-streaming in the OpenAPI
         self.is_async = inspect.iscoroutinefunction(self.fn) or inspect.isasyncgenfunction(self.fn)
         self.out_item = t.iterator_item(t.split_optional(self.sig.output)[0])
         if self.out_item is None and (inspect.isgeneratorfunction(self.fn)
