@@ -258,6 +258,10 @@ try {
 
   // ---- live logs, a progress bar and text growing ----
   const prog = await openPage(context, env.PROGRESS + '/');
+  const streamReqs = [];
+  prog.on('request', (r) => {
+    if (/\/predictions\/[^/]+\/stream$/.test(new URL(r.url()).pathname)) streamReqs.push(r);
+  });
   await prog.fill('#in-steps', '8');
   await prog.fill('#in-delay', '0.5');
   await prog.click('#run');
@@ -278,6 +282,11 @@ try {
     const text = await prog.textContent('#output');
     assert(text.trim() === 'word1 word2 word3 word4 word5 word6 word7 word8', text);
     assert((await prog.getAttribute('#progress', 'value')) === '100', 'bar not full');
+  });
+  await check('the text came through the stream URL (EventSource, Accept: text/event-stream)', async () => {
+    assert(streamReqs.length >= 1, 'no request to predictions/{id}/stream');
+    const h = await streamReqs[0].allHeaders();
+    assert(/text\/event-stream/.test(h.accept || ''), 'Accept: ' + h.accept);
   });
 
   // ---- phone width ----
