@@ -128,6 +128,20 @@ try {
     const jsa = run(process.execPath, ['--input-type=module', '-e', await page.textContent('#snippet-js-async')]);
     assert(jsa.startsWith('succeeded ') && jsa.includes(`digit: ${digitShown}`), 'js async: ' + jsa.slice(0, 80));
   });
+  // The stream snippets print the items as they come, then "STATUS OUTPUT-JSON" last.
+  const lastLine = (out) => { const l = out.trimEnd().split('\n').pop(); const i = l.indexOf(' '); return [l.slice(0, i), JSON.parse(l.slice(i + 1))]; };
+  await check('the stream snippets (curl -N, Python, JavaScript), run, give the same digit', async () => {
+    const run = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', timeout: 30000 });
+    const curl = run('bash', ['-c', await page.textContent('#snippet-curl-stream')]);
+    const done = /event: completed\ndata: (.*)\n/.exec(curl);
+    assert(/^event: start$/m.test(curl) && done, 'curl stream: ' + curl.slice(0, 120));
+    const p = JSON.parse(done[1]);
+    assert(p.status === 'succeeded' && p.output.digit === digitShown, 'curl stream: ' + done[1].slice(0, 120));
+    for (const [id, cmd, args] of [['python-stream', '/usr/bin/python3', ['-c']], ['js-stream', process.execPath, ['--input-type=module', '-e']]]) {
+      const [status, output] = lastLine(run(cmd, [...args, await page.textContent('#snippet-' + id)]));
+      assert(status === 'succeeded' && output.digit === digitShown, `${id}: ${status} ${JSON.stringify(output)}`);
+    }
+  });
   await screenshot(page, 'api-tab');
   await check('tabs work with the arrow keys', async () => {
     await page.focus('#tab-api');
@@ -287,6 +301,19 @@ try {
     assert(streamReqs.length >= 1, 'no request to predictions/{id}/stream');
     const h = await streamReqs[0].allHeaders();
     assert(/text\/event-stream/.test(h.accept || ''), 'Accept: ' + h.accept);
+  });
+
+  await check('the stream snippets, run on the text model, print the same text, word by word', async () => {
+    await prog.click('#tab-api');
+    const run = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const want = 'word1 word2 word3 word4 word5 word6 word7 word8';
+    const curl = run('bash', ['-c', await prog.textContent('#snippet-curl-stream')]);
+    const chunks = [...curl.matchAll(/event: output\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]).chunk);
+    assert(chunks.length === 8 && chunks.join('').trim() === want, 'curl: ' + JSON.stringify(chunks));
+    const py = run('/usr/bin/python3', ['-c', await prog.textContent('#snippet-python-stream')]);
+    const [status, output] = lastLine(py);
+    assert(py.startsWith(want) && status === 'succeeded' && output.join('').trim() === want, 'python: ' + py.slice(0, 200));
+    await prog.click('#tab-run');
   });
 
   // ---- phone width ----

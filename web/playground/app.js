@@ -144,7 +144,7 @@ function beginRun() {
   stopTimer();
   state.timer = setInterval(() => tickElapsed(state.run && state.run.last), 100);
   $('run').disabled = true;
-  state.run = new Run(base, (p) => { if (run === state.run) showPrediction(p); });
+  state.run = new Run(base, (p) => { if (run === state.run) showPrediction(p); }, { outSchema: state.outSchema });
   const run = state.run;
   return run;
 }
@@ -244,7 +244,7 @@ async function reopen(h) {
     const p = await api(base, 'predictions/' + encodeURIComponent(h.id));
     state.form.fill(p.input || h.input, { secrets: false });
     showPrediction(p);
-    if (!TERMINAL.has(p.status)) await run.follow(p.id);
+    if (!TERMINAL.has(p.status)) await run.follow(p.id, p);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       showPrediction({ ...h, id: null, logs: '' });
@@ -301,6 +301,9 @@ const SNIPPETS = [
   ['python-async', 'Python (requests), asynchronous + polling'],
   ['js-sync', 'JavaScript (fetch), synchronous'],
   ['js-async', 'JavaScript (fetch), asynchronous + polling'],
+  ['curl-stream', 'curl, streaming (server-sent events)'],
+  ['python-stream', 'Python (requests), streaming'],
+  ['js-stream', 'JavaScript (fetch), streaming'],
 ];
 
 function buildSnippets() {
