@@ -316,6 +316,32 @@ try {
     await prog.click('#tab-run');
   });
 
+  await check('a running prediction reopened after a reload goes on growing from its stream', async () => {
+    await prog.fill('#in-steps', '6');
+    await prog.fill('#in-delay', '0.5');
+    await prog.click('#run');
+    await prog.waitForFunction(() => /word2/.test(document.getElementById('output').textContent), null, { timeout: 20000 });
+    await prog.reload();
+    await prog.waitForSelector('#history button');
+    const before = streamReqs.length;
+    await prog.locator('#history button').first().click();
+    await waitStatus(prog, /succeeded/, 30000);
+    const text = (await prog.textContent('#output')).trim();
+    assert(text === 'word1 word2 word3 word4 word5 word6', text);
+    assert(streamReqs.length > before, 'the reopened prediction was not read from its stream');
+  });
+  await check('?stream=off: the same run by polling, no stream request', async () => {
+    const before = streamReqs.length;
+    await prog.goto(env.PROGRESS + '/?stream=off');
+    await prog.waitForSelector('#fields .field');
+    await prog.fill('#in-steps', '3');
+    await prog.fill('#in-delay', '0.2');
+    await prog.click('#run');
+    await waitStatus(prog, /succeeded/, 30000);
+    assert((await prog.textContent('#output')).trim() === 'word1 word2 word3', await prog.textContent('#output'));
+    assert(streamReqs.length === before, 'a stream was opened');
+  });
+
   // ---- phone width ----
   await prog.setViewportSize({ width: 390, height: 844 });
   await check('at phone width nothing scrolls sideways', async () => {

@@ -13,6 +13,8 @@ const base = new URL('.', document.baseURI).href;
 const $ = (id) => document.getElementById(id);
 // ?validate=off sends the form as it is, to see the server's own checks.
 const clientChecks = new URLSearchParams(location.search).get('validate') !== 'off';
+// ?stream=off follows predictions by polling instead of their event stream.
+const transport = new URLSearchParams(location.search).get('stream') === 'off' ? 'polling' : undefined;
 
 const state = { doc: null, form: null, run: null, outSchema: {}, timer: null, startedAt: 0, lastInput: {} };
 
@@ -144,7 +146,7 @@ function beginRun() {
   stopTimer();
   state.timer = setInterval(() => tickElapsed(state.run && state.run.last), 100);
   $('run').disabled = true;
-  state.run = new Run(base, (p) => { if (run === state.run) showPrediction(p); }, { outSchema: state.outSchema });
+  state.run = new Run(base, (p) => { if (run === state.run) showPrediction(p); }, { outSchema: state.outSchema, transport });
   const run = state.run;
   return run;
 }
