@@ -13,6 +13,7 @@ typedef struct cf_app {
     void (*request_shutdown)(void); /* POST /shutdown */
     int playground_off;       /* --no-playground: / is JSON always, /docs 404 */
     const char *project_dir;  /* examples.json is read from here (or NULL) */
+    int metrics_fcgi;         /* GET /metrics answers through the web server */
 } cf_app;
 
 #endif

@@ -16,6 +16,8 @@
 #include "listen.h"
 #include "log.h"
 #include "opt_parse.h"
+#include "metrics_http.h"
+#include "pool_opts.h"
 #include "project.h"
 #include "runner.h"
 #include "s3.h"
@@ -23,6 +25,7 @@
 #include "server.h"
 #include "state.h"
 #include "webhook.h"
+#include "usage.h"
 
 static void usage(FILE *f)
 {
@@ -41,6 +44,7 @@ static void usage(FILE *f)
             "  cog-fcgi queue PROJECT_DIR --redis URL --stream NAME [options]\n"
             "                                         take predictions from a Redis Stream\n"
             "  cog-fcgi COMMAND --help                a command's options\n"
+            "  cog-fcgi usage STATE_DIR [--by user|day] [--since DATE]   sum the usage log\n"
             "  cog-fcgi --help | --version\n"
             "PROJECT_DIR defaults to the current directory, except for serve.\n"
             "\n"
@@ -58,6 +62,15 @@ static void usage(FILE *f)
             "  --threads N                      FastCGI request threads (default 64)\n"
             "  --queue N                        predictions that may wait for the worker\n"
             "                                   (default 48; 0 = refuse with 409 when busy)\n"
+            "  --workers N                      worker processes (model copies), default 1;\n"
+            "                                   one FIFO queue feeds every free one\n"
+            "  --gpus 0,1,...|all               pin workers to CUDA devices round-robin\n"
+            "                                   (CUDA_VISIBLE_DEVICES; several per device ok)\n"
+            "  --idle-timeout DURATION          end workers idle this long (30s, 10m); the\n"
+            "                                   next prediction boots one (default never)\n"
+            "  --min-workers N                  workers kept up despite --idle-timeout (0)\n"
+            "  --metrics on|off|HOST:PORT       GET /metrics (Prometheus) through the web\n"
+            "                                   server (on, default), or on its own listener\n"
             "  --max-body BYTES                 largest request body (default 100 MiB)\n"
             "  --predict-timeout SECONDS        default deadline of every prediction (default\n"
             "                                   none; a request's Cancel-After header wins)\n"
@@ -200,6 +213,9 @@ static int cmd_serve(int argc, char **argv)
            OPT_NO_PLAYGROUND, OPT_FETCH_MIN_RATE,
            OPT_FETCH_MIN_RATE_WINDOW };
     enum { OPT_KEEP_MEMORY = 0x200 };
+    enum { OPT_POOL = 0x300 };
+    cf_pool_opts pool;
+    cf_pool_opts_init(&pool);
     size_t keep_memory = 64u * 1024 * 1024;
     /* object storage and large files (s3.h, files_dir.h) */
     enum { OPT_S3_ENDPOINT = 0x300, OPT_S3_PATH_STYLE, OPT_S3_PRESIGN,
@@ -245,6 +261,11 @@ static int cmd_serve(int argc, char **argv)
         {"files-url", required_argument, NULL, OPT_FILES_URL},
         {"files-accel", required_argument, NULL, OPT_FILES_ACCEL},
         {"files-sendfile", no_argument, NULL, OPT_FILES_SENDFILE},
+        {"workers", required_argument, NULL, OPT_POOL},
+        {"gpus", required_argument, NULL, OPT_POOL},
+        {"idle-timeout", required_argument, NULL, OPT_POOL},
+        {"min-workers", required_argument, NULL, OPT_POOL},
+        {"metrics", required_argument, NULL, OPT_POOL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -265,6 +286,7 @@ static int cmd_serve(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "--%s", c == '?' || c == 'h' ? "" : longopts[li].name);
         switch (c) {
+        case OPT_POOL: OPT_CHECK(cf_pool_opts_set(&pool, name, optarg, &oerr)); break;
         case 'l': lopts.address = optarg; break;
         case 'm':
             OPT_CHECK(cf_opt_mode(name, optarg, &mode, &oerr));
@@ -429,11 +451,18 @@ static int cmd_serve(int argc, char **argv)
                              .setup_timeout = setup_timeout, .cancel_grace = cancel_grace,
                              .state = state, .state_error = state ? NULL : state_error,
                              .keep_finished_s = keep_finished, .upload_url = upload_url};
+    if (cf_pool_opts_apply(&pool, &rcfg, &err) != CF_OK) {
+        cf_log_error("CF0017", "%s", err.msg);
+        return 2;
+    }
     /* finished records that are not persisted spill next to the persisted ones */
     static char spill_dir[4200];
     if (state) {
         snprintf(spill_dir, sizeof spill_dir, "%s/spill", state_dir);
         rcfg.spill_dir = spill_dir;
+        static char usage_path[4200];
+        snprintf(usage_path, sizeof usage_path, "%s/usage.jsonl", state_dir);
+        rcfg.usage_path = usage_path;
     }
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
@@ -444,7 +473,12 @@ static int cmd_serve(int argc, char **argv)
     }
     cf_app app = {.runner = runner, .has_train = proj.yaml.train != NULL,
                   .max_body = max_body, .request_shutdown = cf_server_request_shutdown,
-                  .playground_off = no_playground, .project_dir = proj.dir};
+                  .playground_off = no_playground, .project_dir = proj.dir,
+                  .metrics_fcgi = pool.metrics == 1};
+    if (pool.metrics == 2 && cf_metrics_listen(pool.metrics_listen, runner, &err) != CF_OK) {
+        cf_log_error("CF0018", "%s", err.msg);
+        exit(1);
+    }
     cf_server_config scfg = {.listen_fd = fd, .threads = threads, .app = &app};
     if (cf_server_start(&scfg, &err) != CF_OK) {
         cf_log_error("CF0005", "%s", err.msg);
@@ -513,6 +547,8 @@ int main(int argc, char **argv)
         return cf_cli_check(argc - 1, argv + 1);
     if (strcmp(cmd, "queue") == 0)
         return cf_cli_queue(argc - 1, argv + 1);
+    if (strcmp(cmd, "usage") == 0)
+        return cf_usage_main(argc, argv);
     fprintf(stderr, "cog-fcgi: unknown command %s (try --help)\n", cmd);
     return 2;
 }

@@ -18,6 +18,7 @@ cf_prediction *cf_prediction_new(const char *id)
     snprintf(p->id, sizeof p->id, "%s", id);
     p->status = CF_STATUS_PROCESSING;
     p->events = CF_EVENT_ALL;
+    p->slot = -1;
     p->logs = calloc(1, 1);
     if (p->logs == NULL) {
         free(p);

@@ -80,6 +80,8 @@ typedef struct cf_prediction {
     int upload_multipart;     /* output_file_prefix (multipart) rather than --upload-url */
     int cancel_requested;
     double deadline;          /* monotonic; 0 = none */
+    double accepted_mono;     /* monotonic time it was accepted (queue_time) */
+    int slot;                 /* the worker slot that ran it, -1 = none yet */
     double last_webhook;      /* monotonic time of the last sent webhook */
     int terminal_webhook_pending; /* the completed webhook is not delivered yet: state.h
                                    * saves it, and a restart sends it again */

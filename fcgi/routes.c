@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "playground.h"
 #include "stream_handler.h"
+#include "metrics_http.h"
 
 typedef enum route_kind {
     R_NONE = 0,
@@ -27,6 +28,7 @@ typedef enum route_kind {
     R_ITEM,         /* /predictions/{id} */
     R_CANCEL,       /* /predictions/{id}/cancel */
     R_STREAM,       /* /predictions/{id}/stream (Replicate's, stream_handler.h) */
+    R_METRICS,      /* /metrics (Prometheus) */
 } route_kind;
 
 typedef struct route {
@@ -47,6 +49,8 @@ static route_kind match_exact(const char *path, int has_train, route *out)
         return out->kind = R_OPENAPI;
     if (strcmp(path, "/shutdown") == 0)
         return out->kind = R_SHUTDOWN;
+    if (strcmp(path, "/metrics") == 0)
+        return out->kind = R_METRICS;
     const char *rest = NULL;
     if (strncmp(path, "/predictions", 12) == 0) {
         rest = path + 12;
@@ -95,6 +99,7 @@ static const char *allowed_methods(route_kind kind)
     case R_ROOT:
     case R_HEALTH:
     case R_OPENAPI:
+    case R_METRICS:
     case R_STREAM: return "GET";
     case R_SHUTDOWN:
     case R_COLLECTION:
@@ -188,6 +193,12 @@ void cf_route_request(cf_app *app, cf_request *req)
         if (!get)
             return method_not_allowed(req, r.kind);
         return cf_handle_stream(app, req, r.id);
+    case R_METRICS:
+        if (!app->metrics_fcgi)
+            break; /* off, or on its own listener: not a route here */
+        if (!get)
+            return method_not_allowed(req, r.kind);
+        return cf_handle_metrics(app, req);
     case R_NONE:
         break;
     }

@@ -1,6 +1,7 @@
 /* runner.c - the queue of predictions, the runner thread and the record table it drives. */
 #include "runner_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -18,7 +19,10 @@
 #include "ipc.h"
 #include "log.h"
 #include "model_log.h"
+#include "metrics.h"
+#include "metrics_gpu.h"
 #include "state.h"
+#include "usage.h"
 
 void cf_runner_lock(cf_runner *r) { pthread_mutex_lock(&r->lock); }
 void cf_runner_unlock(cf_runner *r) { pthread_mutex_unlock(&r->lock); }
@@ -88,7 +92,7 @@ static void durable(void *ctx, cf_prediction *p)
 /* ---- terminal states -------------------------------------------------- */
 
 /* Moves p to a terminal state (record.h's finish) and sends its completed
- * webhook. Lock held. Does not touch r->current. */
+ * webhook. Lock held. Does not touch the slot running it. */
 void cf_runner_end(cf_runner *r, cf_prediction *p, cf_status status, const char *error)
 {
     if (cf_prediction_is_terminal(p))
@@ -96,6 +100,10 @@ void cf_runner_end(cf_runner *r, cf_prediction *p, cf_status status, const char 
     if (cf_records_finish(r->records, p, status, error))
         cf_runner_emit(r, p, CF_EVENT_COMPLETED);
     cf_model_log_end(p->id, "prediction", status == CF_STATUS_FAILED ? p->error : NULL, p->logs);
+    cf_metrics_ended(r->metrics, status);
+    /* every end is metered, also one that never reached a slot (canceled
+     * while queued, a failed download) */
+    cf_usage_append(r, p->slot >= 0 && p->slot < r->nslots ? &r->slots[p->slot] : NULL, p);
     pthread_cond_broadcast(&r->drained_cond);
     /* A successful sync prediction is in the web server's access log
      * already; the rest is worth an operator's attention. */
@@ -103,14 +111,51 @@ void cf_runner_end(cf_runner *r, cf_prediction *p, cf_status status, const char 
            "prediction %s %s", p->id, cf_status_name(status));
 }
 
-void cf_runner_end_current(cf_runner *r, cf_status status, const char *error)
+void cf_runner_add_running(struct cf_wslot *s, cf_prediction *p)
 {
-    cf_prediction *p = r->current;
-    if (p == NULL)
+    assert(s->nrun < s->capacity);
+    s->run[s->nrun++] = p;
+}
+
+void cf_runner_end_running(cf_runner *r, struct cf_wslot *s, cf_prediction *p, cf_status status,
+                           const char *error)
+{
+    int k = 0;
+    while (k < s->nrun && s->run[k] != p)
+        k++;
+    if (k == s->nrun)
         return;
-    r->current = NULL;
+    memmove(&s->run[k], &s->run[k + 1], (size_t)(s->nrun - k - 1) * sizeof *s->run);
+    s->nrun--;
+    if (s->nrun == 0)
+        s->idle_since = cf_monotonic();
     cf_runner_end(r, p, status, error);
+    if (p->started_at > 0 && p->completed_at >= p->started_at) {
+        const char *user = p->context ? json_string_value(json_object_get(p->context,
+                                                                          "remote_user"))
+                                      : NULL;
+        cf_metrics_ran(r->metrics, p->completed_at - p->started_at, user);
+    }
     cf_prediction_decref(p);
+}
+
+void cf_runner_end_all(cf_runner *r, struct cf_wslot *s, cf_status status, const char *error)
+{
+    while (s->nrun > 0) {
+        cf_prediction *p = s->run[0];
+        int canceled = p->cancel_requested && status == CF_STATUS_FAILED;
+        cf_runner_end_running(r, s, p, canceled ? CF_STATUS_CANCELED : status,
+                              canceled ? NULL : error);
+    }
+}
+
+struct cf_wslot *cf_runner_slot_of(cf_runner *r, const cf_prediction *p)
+{
+    for (int i = 0; i < r->nslots; i++)
+        for (int k = 0; k < r->slots[i].nrun; k++)
+            if (r->slots[i].run[k] == p)
+                return &r->slots[i];
+    return NULL;
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -173,8 +218,9 @@ static cf_prediction *queue_take(cf_runner *r)
  * and queued sync ones. Lock held. */
 static int drain_pending(cf_runner *r)
 {
-    if (r->current != NULL)
-        return 1;
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].nrun > 0)
+            return 1;
     for (size_t i = 0; i < r->qlen; i++) {
         cf_prediction *p = r->queue[(r->qhead + i) % r->qcap];
         if (!cf_prediction_is_terminal(p) && !(p->is_async && r->cfg.state))
@@ -183,18 +229,64 @@ static int drain_pending(cf_runner *r)
     return 0;
 }
 
+/* Whether s may take a prediction now. */
+static int slot_free(const struct cf_wslot *s)
+{
+    return s->state == W_READY && s->nrun < s->capacity && !s->reload_pending;
+}
+
+/* Queued predictions that could start now if a slot were free. */
+static size_t queue_waiting(cf_runner *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->qlen; i++) {
+        cf_prediction *p = r->queue[(r->qhead + i) % r->qcap];
+        if (!cf_prediction_is_terminal(p) && p->prepared &&
+            !(r->draining && p->is_async && r->cfg.state))
+            n++;
+    }
+    return n;
+}
+
+/* Boots offline slots for what waits beyond the slots already booting:
+ * scale from zero (or up) on demand, never a refusal. */
+static void boot_for_queue(cf_runner *r)
+{
+    if (r->stopping || r->draining)
+        return;
+    size_t waiting = queue_waiting(r), booting = 0;
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].state == W_STARTING)
+            booting++;
+    for (int i = 0; i < r->nslots && booting < waiting; i++) {
+        struct cf_wslot *s = &r->slots[i];
+        if (s->state != W_OFFLINE)
+            continue;
+        cf_log_info("CF0324", "slot %d: booting for %zu waiting predictions", s->index,
+                    waiting - booting);
+        s->state = W_STARTING;
+        s->next_start = 0;
+        cf_rw_start(r, s);
+        booting++;
+    }
+}
+
 static void dispatch(cf_runner *r)
 {
     cf_prediction *p;
-    while (r->state == W_READY && r->current == NULL && r->qlen > 0 && !r->stopping &&
-           !r->reload_pending && (p = queue_take(r)) != NULL) {
-        if (cf_prediction_is_terminal(p)) {
-            cf_prediction_decref(p);
-            continue;
+    for (int i = 0; i < r->nslots && r->qlen > 0 && !r->stopping; i++) {
+        struct cf_wslot *s = &r->slots[i];
+        while (slot_free(s) && r->qlen > 0 && !r->stopping && (p = queue_take(r)) != NULL) {
+            if (cf_prediction_is_terminal(p)) {
+                cf_prediction_decref(p);
+                continue;
+            }
+            cf_runner_add_running(s, p);
+            cf_rw_send_prediction(r, s, p);
         }
-        r->current = p;
-        cf_rw_send_prediction(r, p);
     }
+    if (r->qlen > 0)
+        boot_for_queue(r);
 }
 
 /* ---- file inputs, before the slot ------------------------------------ */
@@ -302,74 +394,119 @@ static void plan_files(cf_runner *r, cf_prediction *p)
 
 /* ---- the runner thread ------------------------------------------------- */
 
+/* Where each slot's descriptors are in the poll set, and what was polled. */
+struct polled {
+    pid_t pid;
+    unsigned epoch;
+    int ipc_i, log_i;
+};
+
+/* Reads one frame of s's worker without the lock and handles it. */
+static void read_frame(cf_runner *r, struct cf_wslot *s)
+{
+    cf_error err;
+    cf_error_clear(&err);
+    /* one prediction at a time: the decision is made before reading;
+     * several: the frame's id says whose it is */
+    int fd = s->proc.ipc_fd, encode = s->capacity == 1 ? cf_rw_wants_encoding(s, NULL) : -1;
+    s->reading = 1;
+    cf_runner_unlock(r);
+    json_t *msg = cf_ipc_recv(fd, &err);
+    if (encode == 1)
+        cf_rw_encode_frame(encode, msg);
+    cf_runner_lock(r);
+    if (encode == -1 && msg && cf_rw_wants_encoding(s, msg)) {
+        cf_runner_unlock(r);
+        cf_rw_encode_frame(1, msg);
+        cf_runner_lock(r);
+    }
+    s->reading = 0;
+    if (msg == NULL) {
+        if (strcmp(err.msg, "eof") != 0)
+            cf_log_error("CF0311", "worker protocol error: %s", err.msg);
+        cf_rw_died(r, s);
+    } else {
+        cf_rw_frame(r, s, msg);
+        json_decref(msg);
+    }
+}
+
 static void *runner_main(void *arg)
 {
     cf_runner *r = arg;
+    struct pollfd fds[CF_MAX_WORKERS * 2 + 3];
+    struct polled pl[CF_MAX_WORKERS];
     cf_runner_lock(r);
     while (!r->stopping) {
-        if (r->slot.pid == 0 && r->state != W_SETUP_FAILED && cf_monotonic() >= r->next_start)
-            cf_rw_start(r);
-        struct pollfd fds[3];
+        int timeout = 1000;
         int nfds = 0;
         fds[nfds++] = (struct pollfd){.fd = r->wake[0], .events = POLLIN};
-        int ipc_i = -1, log_i = -1;
-        pid_t polled = r->slot.pid;
-        unsigned epoch = r->direct_epoch;
-        if (r->slot.pid > 0) {
-            if (!r->direct) {
-                ipc_i = nfds;
-                fds[nfds++] = (struct pollfd){.fd = r->slot.ipc_fd, .events = POLLIN};
+        for (int i = 0; i < r->nslots; i++) {
+            struct cf_wslot *s = &r->slots[i];
+            int may_start = s->proc.pid == 0 && s->state != W_SETUP_FAILED &&
+                            s->state != W_OFFLINE;
+            if (may_start && cf_monotonic() >= s->next_start)
+                cf_rw_start(r, s);
+            else if (may_start) {
+                double wait = s->next_start - cf_monotonic();
+                int ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
+                if (ms < timeout)
+                    timeout = ms;
             }
-            if (r->slot.log_fd >= 0) {
-                log_i = nfds;
-                fds[nfds++] = (struct pollfd){.fd = r->slot.log_fd, .events = POLLIN};
+            pl[i] = (struct polled){.pid = s->proc.pid, .epoch = s->direct_epoch,
+                                    .ipc_i = -1, .log_i = -1};
+            if (s->proc.pid > 0) {
+                if (!s->direct) {
+                    pl[i].ipc_i = nfds;
+                    fds[nfds++] = (struct pollfd){.fd = s->proc.ipc_fd, .events = POLLIN};
+                }
+                if (s->proc.log_fd >= 0) {
+                    pl[i].log_i = nfds;
+                    fds[nfds++] = (struct pollfd){.fd = s->proc.log_fd, .events = POLLIN};
+                }
             }
-        }
-        int timeout = 1000;
-        if (r->slot.pid == 0 && r->state != W_SETUP_FAILED) {
-            double wait = r->next_start - cf_monotonic();
-            timeout = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
         }
         double timer = cf_rw_timers(r);
         if (timer >= 0 && (int)(timer * 1000) + 1 < timeout)
             timeout = (int)(timer * 1000) + 1;
+        double spare = cf_rw_spare_tick(r);
+        if (spare >= 0 && (int)(spare * 1000) + 1 < timeout)
+            timeout = (int)(spare * 1000) + 1;
+        int spare_ipc = -1, spare_log = -1;
+        pid_t spare_pid = r->spare.pid;
+        if (spare_pid > 0) {
+            spare_ipc = nfds;
+            fds[nfds++] = (struct pollfd){.fd = r->spare.ipc_fd, .events = POLLIN};
+            spare_log = nfds;
+            fds[nfds++] = (struct pollfd){.fd = r->spare.log_fd, .events = POLLIN};
+        }
         cf_runner_unlock(r);
         int n = poll(fds, (nfds_t)nfds, timeout);
         cf_runner_lock(r);
-        if (n <= 0) {
-            dispatch(r);
-            continue;
-        }
-        if (fds[0].revents) {
+        if (n > 0 && fds[0].revents) {
             char buf[256];
             while (read(r->wake[0], buf, sizeof buf) > 0) {
             }
         }
-        if (r->slot.pid != polled || polled == 0) {
-            /* the worker changed while we polled (a direct runner saw it die) */
-            dispatch(r);
-            continue;
+        for (int i = 0; n > 0 && i < r->nslots && !r->stopping; i++) {
+            struct cf_wslot *s = &r->slots[i];
+            if (s->proc.pid != pl[i].pid || pl[i].pid == 0)
+                continue; /* the worker changed while we polled (a direct runner saw it die) */
+            if (pl[i].log_i >= 0 && fds[pl[i].log_i].revents)
+                cf_rw_drain_logs(r, s);
+            if (pl[i].ipc_i >= 0 && fds[pl[i].ipc_i].revents && !s->direct &&
+                pl[i].epoch == s->direct_epoch)
+                read_frame(r, s);
         }
-        if (log_i >= 0 && fds[log_i].revents)
-            cf_rw_drain_logs(r);
-        if (ipc_i >= 0 && fds[ipc_i].revents && !r->direct && epoch == r->direct_epoch) {
-            cf_error err;
-            cf_error_clear(&err);
-            int fd = r->slot.ipc_fd, encode = cf_rw_wants_encoding(r);
-            r->reading = 1;
-            cf_runner_unlock(r);
-            json_t *msg = cf_ipc_recv(fd, &err);
-            cf_rw_encode_frame(encode, msg);
-            cf_runner_lock(r);
-            r->reading = 0;
-            if (msg == NULL) {
-                if (strcmp(err.msg, "eof") != 0)
-                    cf_log_error("CF0311", "worker protocol error: %s", err.msg);
-                cf_rw_died(r);
-            } else {
-                cf_rw_frame(r, msg);
-                json_decref(msg);
+        if (n > 0 && spare_pid > 0 && r->spare.pid == spare_pid) {
+            if (fds[spare_log].revents & POLLIN) {
+                char buf[4096];
+                ssize_t got = read(r->spare.log_fd, buf, sizeof buf);
+                if (got > 0)
+                    cf_log_info("CF0327", "spare worker output: %.*s", (int)got, buf);
             }
+            if (fds[spare_ipc].revents)
+                cf_rw_spare_frame(r);
         }
         dispatch(r);
     }
@@ -419,8 +556,36 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
         return NULL;
     }
     r->cfg = *cfg;
-    r->slot.ipc_fd = r->slot.log_fd = -1;
     r->wake[0] = r->wake[1] = -1;
+    r->spare.ipc_fd = r->spare.log_fd = -1;
+    r->nslots = cfg->workers > 0 ? cfg->workers : 1;
+    if (r->nslots > CF_MAX_WORKERS)
+        r->nslots = CF_MAX_WORKERS;
+    r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
+    size_t ndev = 0;
+    while (cfg->devices && cfg->devices[ndev])
+        ndev++;
+    /* With an idle timeout the pool starts with --min-workers up, and at
+     * least one: its ready frame is the schema every request is checked
+     * against. The others boot when predictions wait. */
+    int warm = r->nslots;
+    if (cfg->idle_timeout > 0)
+        warm = cfg->min_workers > 1 ? cfg->min_workers : 1;
+    for (int i = 0; r->slots && i < r->nslots; i++) {
+        struct cf_wslot *s = &r->slots[i];
+        s->index = i;
+        s->capacity = 1;
+        pthread_mutex_init(&s->wlock, NULL);
+        s->run = calloc(1, sizeof *s->run);
+        if (s->run == NULL) {
+            cf_error_set(err, CF_ENOMEM, "out of memory");
+            goto fail;
+        }
+        s->proc.ipc_fd = s->proc.log_fd = -1;
+        s->state = i < warm ? W_STARTING : W_OFFLINE;
+        if (ndev > 0)
+            snprintf(s->device, sizeof s->device, "%s", cfg->devices[(size_t)i % ndev]);
+    }
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->ready_cond, NULL);
     pthread_cond_init(&r->drained_cond, NULL);
@@ -429,7 +594,7 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     cf_records_config rc = {.lock = &r->lock, .state = cfg->state,
                             .spill_dir = cfg->spill_dir, .keep_bytes = cfg->keep_bytes,
                             .keep_seconds = cfg->keep_finished_s};
-    if (r->queue == NULL) {
+    if (r->queue == NULL || r->slots == NULL) {
         cf_error_set(err, CF_ENOMEM, "out of memory");
         goto fail;
     }
@@ -444,6 +609,14 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     r->webhooks = cf_webhooks_new(err);
     if (r->webhooks == NULL)
         goto fail;
+    if (cfg->metrics) {
+        const char *slash = cfg->spec.project ? strrchr(cfg->spec.project, '/') : NULL;
+        r->metrics = cf_metrics_new(slash && slash[1] ? slash + 1 : cfg->spec.project);
+        if (r->metrics == NULL) {
+            cf_error_set(err, CF_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
     if (cfg->state && recover(r, err) != CF_OK)
         goto fail;
     if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
@@ -452,6 +625,7 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     }
     return r;
 fail:
+    cf_metrics_free(r->metrics);
     cf_webhooks_free(r->webhooks, 0);
     cf_records_free(r->records);
     if (r->wake[0] >= 0) {
@@ -459,6 +633,9 @@ fail:
         close(r->wake[1]);
     }
     free(r->queue);
+    for (int i = 0; r->slots && i < r->nslots; i++)
+        free(r->slots[i].run);
+    free(r->slots);
     free(r);
     return NULL;
 }
@@ -472,17 +649,23 @@ void cf_runner_stop(cf_runner *r)
     }
     r->stopping = 1;
     cf_runner_wake(r);
-    /* the worker goes first: a thread blocked reading its frames then sees
+    /* the workers go first: a thread blocked reading their frames then sees
      * EOF, so the join below cannot hang on a stuck model */
-    if (r->slot.pid > 0)
-        kill(r->slot.pid, SIGKILL);
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].proc.pid > 0)
+            kill(r->slots[i].proc.pid, SIGKILL);
     cf_runner_unlock(r);
     pthread_join(r->thread, NULL);
     cf_runner_lock(r);
-    if (r->slot.pid > 0)
-        cf_slot_stop(&r->slot, 1);
-    cf_runner_end_current(r, CF_STATUS_FAILED,
-                   "the prediction was interrupted: cog-fcgi stopped while it ran");
+    if (r->spare.pid > 0)
+        cf_slot_stop(&r->spare, 1);
+    for (int i = 0; i < r->nslots; i++) {
+        struct cf_wslot *s = &r->slots[i];
+        if (s->proc.pid > 0)
+            cf_slot_stop(&s->proc, 1);
+        cf_runner_end_all(r, s, CF_STATUS_FAILED,
+                          "the prediction was interrupted: cog-fcgi stopped while it ran");
+    }
     cf_prediction *p;
     while ((p = queue_pop(r)) != NULL) {
         if (p->is_async && r->cfg.state && !cf_prediction_is_terminal(p)) {
@@ -509,10 +692,16 @@ void cf_runner_free(cf_runner *r)
     cf_runner_unlock(r);
     cf_webhooks_free(r->webhooks, 5.0);
     cf_records_free(r->records);
+    cf_metrics_free(r->metrics);
     json_decref(r->ready_msg);
     json_decref(r->openapi);
-    free(r->setup_logs);
-    free(r->setup_error);
+    for (int i = 0; i < r->nslots; i++) {
+        free(r->slots[i].setup_logs);
+        free(r->slots[i].setup_error);
+        free(r->slots[i].run);
+        pthread_mutex_destroy(&r->slots[i].wlock);
+    }
+    free(r->slots);
     free(r->queue);
     close(r->wake[0]);
     close(r->wake[1]);
@@ -522,14 +711,44 @@ void cf_runner_free(cf_runner *r)
     free(r);
 }
 
+/* The slot whose setup failed when no slot is ready (the predictor
+ * cannot run: 503), or NULL. */
+const struct cf_wslot *cf_runner_failed_slot(const cf_runner *r)
+{
+    const struct cf_wslot *failed = NULL;
+    for (int i = 0; i < r->nslots; i++) {
+        if (r->slots[i].state == W_READY)
+            return NULL;
+        if (failed == NULL && r->slots[i].state == W_SETUP_FAILED)
+            failed = &r->slots[i];
+    }
+    return failed;
+}
+
+/* Slots that could take a prediction without waiting for another to
+ * finish: idle ones, and offline ones (they boot for it). */
+static size_t free_slots(const cf_runner *r)
+{
+    size_t n = 0;
+    for (int i = 0; i < r->nslots; i++) {
+        const struct cf_wslot *s = &r->slots[i];
+        if (slot_free(s))
+            n += (size_t)(s->capacity - s->nrun);
+        else if (s->state == W_OFFLINE)
+            n += (size_t)s->capacity;
+    }
+    return n;
+}
+
 static int admit(cf_runner *r, const cf_prediction *p, cf_error *err)
 {
-    if (r->state == W_SETUP_FAILED)
+    const struct cf_wslot *failed = cf_runner_failed_slot(r);
+    if (failed)
         return cf_error_set(err, CF_EUNAVAIL, "setup failed: %s",
-                            r->setup_error ? r->setup_error : "unknown error");
+                            failed->setup_error ? failed->setup_error : "unknown error");
     if (r->stopping || r->draining)
         return cf_error_set(err, CF_EUNAVAIL, "the server is shutting down");
-    int idle = r->state == W_READY && r->current == NULL && r->qlen == 0 && r->reserved == 0;
+    int idle = r->qlen + r->reserved < free_slots(r);
     if (!idle && r->qlen + r->reserved >= r->cfg.queue_max)
         return cf_error_set(err, CF_EBUSY, "Already running a prediction");
     if (p->is_async && r->cfg.state == NULL && r->cfg.state_error)
@@ -544,8 +763,9 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
     int rc = admit(r, p, err);
     if (rc != CF_OK)
         goto out;
+    p->accepted_mono = cf_monotonic();
     if (p->deadline <= 0 && r->cfg.predict_timeout > 0)
-        p->deadline = cf_monotonic() + r->cfg.predict_timeout;
+        p->deadline = p->accepted_mono + r->cfg.predict_timeout;
     if (p->is_async && r->cfg.upload_url && p->upload_prefix == NULL)
         p->upload_prefix = strdup(r->cfg.upload_url);
     if (p->is_async && r->cfg.state) {
@@ -567,14 +787,16 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
     if (accepted)
         *accepted = cf_prediction_to_json(p);
     plan_files(r, p);
-    int idle = r->state == W_READY && r->current == NULL && r->qlen == 0;
-    if (!p->is_async && idle && p->prepared && !r->draining && !r->reload_pending && !r->reading &&
-        !r->stopping) {
+    struct cf_wslot *idle = NULL;
+    for (int i = 0; i < r->nslots && idle == NULL && r->qlen == 0; i++)
+        if (slot_free(&r->slots[i]) && !r->slots[i].reading && r->slots[i].capacity == 1)
+            idle = &r->slots[i];
+    if (!p->is_async && idle && p->prepared && !r->draining && !r->stopping) {
         /* Fast path: the request thread runs it (cf_runner_run_direct),
          * saving two thread hand-offs per prediction. */
-        r->current = p;
-        r->direct = 1;
-        r->direct_epoch++;
+        cf_runner_add_running(idle, p);
+        idle->direct = 1;
+        idle->direct_epoch++;
     } else {
         queue_push(r, p); /* fails only out of memory: recovered ones may exceed --queue */
         cf_runner_wake(r);
@@ -615,10 +837,11 @@ int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(voi
         cf_runner_unlock(r);
         gone = client_gone(ctx);
         cf_runner_lock(r);
+        struct cf_wslot *s = cf_runner_slot_of(r, p);
         if (gone && !cf_prediction_is_terminal(p) && !p->cancel_requested) {
             cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
-            if (p == r->current) {
-                cf_rw_cancel(r, p, NULL);
+            if (s) {
+                cf_rw_cancel(r, s, p, NULL);
                 cf_runner_wake(r);
             } else {
                 p->cancel_requested = 1;
@@ -655,16 +878,22 @@ void cf_runner_reload(cf_runner *r, const cf_worker_spec *spec)
 {
     cf_runner_lock(r);
     r->cfg.spec = *spec;
-    if (r->state == W_SETUP_FAILED || r->state == W_DEFUNCT) {
-        /* nothing to wait for: start again now */
-        if (r->slot.pid > 0)
-            cf_slot_stop(&r->slot, 1);
-        r->state = W_STARTING;
-        r->crashes = 0;
-        r->next_start = 0;
-        r->ever_ready = 0;
-    } else {
-        r->reload_pending = 1;
+    if (r->spare.pid > 0) /* it has the old spec: the next one gets the new */
+        cf_slot_stop(&r->spare, 1);
+    r->spare_ready = 0;
+    for (int i = 0; i < r->nslots; i++) {
+        struct cf_wslot *s = &r->slots[i];
+        if (s->state == W_SETUP_FAILED || s->state == W_DEFUNCT) {
+            /* nothing to wait for: start again now */
+            if (s->proc.pid > 0)
+                cf_slot_stop(&s->proc, 1);
+            s->state = W_STARTING;
+            s->crashes = 0;
+            s->next_start = 0;
+            s->ever_ready = 0;
+        } else if (s->state != W_OFFLINE) {
+            s->reload_pending = 1; /* an offline one boots with the new spec anyway */
+        }
     }
     cf_runner_wake(r);
     cf_runner_unlock(r);
@@ -683,10 +912,11 @@ int cf_runner_cancel(cf_runner *r, const char *id)
     int rc = CF_OK;
     cf_runner_lock(r);
     cf_prediction *p = cf_records_get(r->records, id);
+    struct cf_wslot *s = p ? cf_runner_slot_of(r, p) : NULL;
     if (p == NULL || cf_prediction_is_terminal(p) || p->cancel_requested) {
         rc = CF_ENOTFOUND;
-    } else if (p == r->current) {
-        cf_rw_cancel(r, p, NULL);
+    } else if (s) {
+        cf_rw_cancel(r, s, p, NULL);
         cf_runner_wake(r); /* so the kill timer is armed in the poll timeout */
     } else {
         /* still queued: it never reaches the worker (dispatch skips it) */
@@ -705,4 +935,41 @@ void cf_runner_wait_change(cf_runner *r, cf_prediction *p, double seconds)
     ts.tv_sec += (time_t)(ns / 1000000000LL);
     ts.tv_nsec = (long)(ns % 1000000000LL);
     pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
+}
+
+char *cf_runner_metrics_text(cf_runner *r, size_t *len)
+{
+    char *buf = NULL;
+    cf_gpu_proc procs[CF_MAX_WORKERS];
+    size_t nprocs = 0;
+    static const enum worker_state order[] = {W_OFFLINE, W_STARTING, W_READY, W_READY,
+                                              W_SETUP_FAILED, W_DEFUNCT};
+    *len = 0;
+    cf_runner_lock(r);
+    if (r->metrics == NULL) {
+        cf_runner_unlock(r);
+        return NULL;
+    }
+    cf_metrics_pool pool = {.queue_depth = r->qlen};
+    for (int i = 0; i < r->nslots; i++) {
+        const struct cf_wslot *s = &r->slots[i];
+        for (int k = 0; k < 6; k++)
+            if (order[k] == s->state && (s->state != W_READY || (k == 3) == (s->nrun > 0)))
+                pool.slots_by_state[k]++;
+        pool.boots += s->boots;
+        pool.capacity += s->capacity;
+        if (s->proc.pid > 0)
+            procs[nprocs++] = (cf_gpu_proc){s->proc.pid, s->index, s->device};
+    }
+    int rc = cf_metrics_render(r->metrics, &pool, &buf, len);
+    /* the labels outlive the lock: the model name and devices never change */
+    const char *model = cf_metrics_model(r->metrics);
+    cf_runner_unlock(r);
+    if (rc == CF_OK)
+        rc = cf_gpu_render(model, procs, nprocs, &buf, len);
+    if (rc != CF_OK) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }

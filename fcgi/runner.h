@@ -1,9 +1,11 @@
 /* runner.h - the queue of predictions and the worker that runs them.
  *
  * The runner owns the prediction records (through its record table), a bounded FIFO
- * queue of accepted predictions, and one worker slot. Its thread starts the
- * worker, reads the worker's frames and logs, hands the next queued
- * prediction to the worker when it is idle, and restarts a worker that died.
+ * queue of accepted predictions, and a pool of worker slots (--workers). Its
+ * thread starts the workers, reads their frames and logs, hands the next
+ * queued prediction to the first idle slot, restarts a worker that died (the
+ * other slots keep serving), ends workers idle past --idle-timeout and boots
+ * one again when a prediction comes.
  * Request threads only submit, look up, wait and cancel; every record field
  * is read and written under the runner's lock.
  */
@@ -15,6 +17,9 @@
 #include "error.h"
 #include "prediction.h"
 #include "slot.h"
+
+/* The most worker slots one runner has (--workers). */
+#define CF_MAX_WORKERS 64
 
 typedef struct cf_runner_config {
     cf_worker_spec spec;
@@ -29,6 +34,13 @@ typedef struct cf_runner_config {
     const char *state_error; /* why there is no state: async predictions get 503 */
     double keep_finished_s;  /* finished records stay findable this long */
     const char *upload_url;  /* --upload-url: async predictions' files go there */
+    int workers;             /* --workers: worker slots, 0 = 1 */
+    const char *const *devices; /* --gpus: CUDA_VISIBLE_DEVICES per slot, round-robin;
+                             * NULL-terminated, NULL = not pinned */
+    double idle_timeout;     /* --idle-timeout: an idle worker ends after this, 0 = never */
+    int min_workers;         /* --min-workers: workers kept up despite the idle timeout */
+    const char *usage_path;  /* the usage log (usage.h), NULL = none */
+    int metrics;             /* keep the counters of GET /metrics (metrics.h) */
 } cf_runner_config;
 
 typedef struct cf_runner cf_runner;
@@ -105,6 +117,10 @@ json_t *cf_runner_prediction_json(cf_runner *r, cf_prediction *p);
 /* Waits, lock held, up to seconds for p to change: one more event in its
  * log (record.h) or its end. May return early (spurious wake-up). */
 void cf_runner_wait_change(cf_runner *r, cf_prediction *p, double seconds);
+
+/* GET /metrics: the Prometheus text (malloc'd, *len bytes, caller frees),
+ * or NULL when metrics are off (or out of memory). */
+char *cf_runner_metrics_text(cf_runner *r, size_t *len);
 
 /* Cancels a queued or running prediction. 0, or CF_ENOTFOUND when no such
  * prediction is queued or running. */

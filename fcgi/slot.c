@@ -47,22 +47,24 @@ int cf_slot_find_worker(char *buf, size_t len, cf_error *err)
                         "(set COG_FCGI_WORKER)", self);
 }
 
-/* environ + spec->environment + COG_MAX_CONCURRENCY, as a new array whose
- * strings are borrowed except the ones in `owned`. */
-static char **build_env(const cf_worker_spec *spec, char *owned, size_t owned_len)
+/* environ + spec->environment + COG_MAX_CONCURRENCY + the slot's
+ * CUDA_VISIBLE_DEVICES (when `cuda` is not NULL: it wins over every other
+ * value), as a new array whose strings are borrowed except `owned`. */
+static char **build_env(const cf_worker_spec *spec, char *owned, size_t owned_len,
+                        const char *cuda)
 {
     size_t n = 0, extra = 0;
     while (environ[n])
         n++;
     while (spec->environment && spec->environment[extra])
         extra++;
-    char **env = calloc(n + extra + 2, sizeof *env);
+    char **env = calloc(n + extra + 3, sizeof *env);
     if (env == NULL)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         /* cog.yaml's environment wins over an inherited variable of the same name */
-        int shadowed = 0;
+        int shadowed = cuda && strncmp(environ[i], "CUDA_VISIBLE_DEVICES=", 21) == 0;
         for (size_t j = 0; j < extra; j++) {
             const char *eq = strchr(spec->environment[j], '=');
             size_t nl = eq ? (size_t)(eq - spec->environment[j]) : strlen(spec->environment[j]);
@@ -73,7 +75,10 @@ static char **build_env(const cf_worker_spec *spec, char *owned, size_t owned_le
             env[k++] = environ[i];
     }
     for (size_t j = 0; j < extra; j++)
-        env[k++] = spec->environment[j];
+        if (!(cuda && strncmp(spec->environment[j], "CUDA_VISIBLE_DEVICES=", 21) == 0))
+            env[k++] = spec->environment[j];
+    if (cuda)
+        env[k++] = (char *)cuda;
     if (spec->concurrency_max > 0 && getenv("COG_MAX_CONCURRENCY") == NULL) {
         snprintf(owned, owned_len, "COG_MAX_CONCURRENCY=%d", spec->concurrency_max);
         env[k++] = owned;
@@ -82,8 +87,10 @@ static char **build_env(const cf_worker_spec *spec, char *owned, size_t owned_le
     return env;
 }
 
-int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, cf_error *err)
+static int spawn(cf_slot *slot, const cf_worker_spec *spec, const char *device, int standby,
+                 cf_error *err)
 {
+    char cuda[64];
     int sv[2] = {-1, -1}, logp[2] = {-1, -1};
     char **env = NULL;
     char conc[64];
@@ -99,12 +106,14 @@ int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, cf_error *err)
         rc = cf_error_set(err, CF_EIO, "cannot create worker pipes: %s", strerror(errno));
         goto cleanup;
     }
-    env = build_env(spec, conc, sizeof conc);
+    if (device && *device)
+        snprintf(cuda, sizeof cuda, "CUDA_VISIBLE_DEVICES=%s", device);
+    env = build_env(spec, conc, sizeof conc, device && *device ? cuda : NULL);
     if (env == NULL) {
         rc = cf_error_set(err, CF_ENOMEM, "out of memory for the worker environment");
         goto cleanup;
     }
-    const char *argv[16];
+    const char *argv[20];
     int a = 0;
     argv[a++] = spec->worker_exe;
     argv[a++] = "--project";
@@ -131,6 +140,8 @@ int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, cf_error *err)
         argv[a++] = "--memory-limit";
         argv[a++] = memarg;
     }
+    if (standby)
+        argv[a++] = "--standby";
     argv[a] = NULL;
 
     posix_spawn_file_actions_init(&fa);
@@ -167,7 +178,14 @@ int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, cf_error *err)
     slot->log_fd = logp[0];
     logp[0] = -1;
     fcntl(slot->log_fd, F_SETFL, fcntl(slot->log_fd, F_GETFL) | O_NONBLOCK);
-    cf_log_info("CF0601", "worker %d started for %s", (int)pid, spec->project);
+    if (standby)
+        cf_log_info("CF0602", "spare worker %d started for %s (Python and cog loaded, the "
+                    "model not yet)", (int)pid, spec->project);
+    else if (device && *device)
+        cf_log_info("CF0601", "worker %d started for %s on CUDA device %s", (int)pid,
+                    spec->project, device);
+    else
+        cf_log_info("CF0601", "worker %d started for %s", (int)pid, spec->project);
 
 cleanup:
     if (fa_ready)
@@ -182,6 +200,16 @@ cleanup:
             close(logp[i]);
     }
     return rc;
+}
+
+int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, const char *device, cf_error *err)
+{
+    return spawn(slot, spec, device, 0, err);
+}
+
+int cf_slot_start_standby(cf_slot *slot, const cf_worker_spec *spec, cf_error *err)
+{
+    return spawn(slot, spec, NULL, 1, err);
 }
 
 static void close_fds(cf_slot *slot)

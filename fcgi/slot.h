@@ -34,8 +34,14 @@ typedef struct cf_slot {
  * Writes the path into buf. 0 or CF_ENOTFOUND. */
 int cf_slot_find_worker(char *buf, size_t len, cf_error *err);
 
-/* Starts a worker for spec. On success slot holds its pid and our fds. */
-int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, cf_error *err);
+/* Starts a worker for spec. On success slot holds its pid and our fds.
+ * device, when not NULL or "", becomes its CUDA_VISIBLE_DEVICES (--gpus),
+ * replacing any inherited or cog.yaml value. */
+int cf_slot_start(cf_slot *slot, const cf_worker_spec *spec, const char *device, cf_error *err);
+
+/* Starts a spare (`cog-fcgi-worker --standby`): Python and cog load, then
+ * it waits for a load frame (py_worker.h) before importing the model. */
+int cf_slot_start_standby(cf_slot *slot, const cf_worker_spec *spec, cf_error *err);
 
 /* Closes our descriptors (the worker sees EOF and exits), sends SIGKILL if
  * `kill_it`, and reaps it. Returns the wait status, or -1 if none. */

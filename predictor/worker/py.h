@@ -63,4 +63,19 @@ json_t *cf_py_runtime_start(const char *project, const char *predict_ref,
  * reference), or NULL with err if the runtime itself broke. */
 json_t *cf_py_runtime_handle(const json_t *msg, cf_error *err);
 
+/* Serves frames with cog._runtime.serve(): the event loop of a predictor
+ * whose ready frame said concurrency > 1 reads the frames itself and runs
+ * up to that many predictions at once. Returns 0 at EOF, or a negative
+ * code with err. */
+int cf_py_runtime_serve(cf_error *err);
+
+/* The standby of a spare worker (py_worker.h): imports cog._runtime,
+ * sends the standby frame, waits for the load frame and applies its env.
+ * 0 when loaded, 1 at EOF, or a negative code with err. */
+int cf_py_runtime_standby(int fd, cf_error *err);
+
+/* Runs the predictor's healthcheck() (Cog's 5 s limit) and returns the
+ * answer frame {"type":"healthcheck","ok":..,"error":..}; NULL with err. */
+json_t *cf_py_runtime_healthcheck(cf_error *err);
+
 #endif

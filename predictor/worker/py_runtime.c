@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ipc.h"
 #include "worker_logs.h"
@@ -46,8 +47,47 @@ static PyObject *cogfcgi_send(PyObject *self, PyObject *msg)
     Py_RETURN_NONE;
 }
 
+/* _cogfcgi.recv() -> dict | None: the next frame from the front, None at
+ * EOF. For the event loop of a concurrent predictor (it calls this when
+ * the socket is readable: a frame arrives whole, so this does not wait
+ * long). The GIL is released while reading. Raises OSError on a broken
+ * or malformed stream. */
+static PyObject *cogfcgi_recv(PyObject *self, PyObject *unused)
+{
+    cf_error err;
+    json_t *msg;
+    (void)self;
+    (void)unused;
+
+    cf_error_clear(&err);
+    Py_BEGIN_ALLOW_THREADS
+    msg = cf_ipc_recv(ipc_fd, &err);
+    Py_END_ALLOW_THREADS
+    if (msg == NULL) {
+        if (err.code == CF_EIO && strcmp(err.msg, "eof") == 0)
+            Py_RETURN_NONE;
+        PyErr_Format(PyExc_OSError, "cannot read from cog-fcgi: %s", err.msg);
+        return NULL;
+    }
+    PyObject *out = cf_py_from_json(msg, &err);
+    json_decref(msg);
+    if (out == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, err.msg);
+    return out;
+}
+
+/* _cogfcgi.ipc_fd() -> int: the socket to the front, for loop.add_reader. */
+static PyObject *cogfcgi_ipc_fd(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromLong(ipc_fd);
+}
+
 static PyMethodDef cogfcgi_methods[] = {
     {"send", cogfcgi_send, METH_O, "Send one IPC frame (a dict) to the cog-fcgi front."},
+    {"recv", cogfcgi_recv, METH_NOARGS, "Receive one IPC frame from the front (None at EOF)."},
+    {"ipc_fd", cogfcgi_ipc_fd, METH_NOARGS, "The socket to the front."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -146,4 +186,90 @@ cleanup:
     Py_XDECREF(args);
     Py_XDECREF(pymsg);
     return done;
+}
+
+int cf_py_runtime_serve(cf_error *err)
+{
+    PyObject *fn = NULL;
+    PyObject *res = NULL;
+    int rc = 0;
+
+    assert(PyGILState_Check());
+    fn = runtime_mod ? PyObject_GetAttrString(runtime_mod, "serve") : NULL;
+    if (fn == NULL) {
+        rc = cf_py_error_take(err, CF_EINVAL, "cog._runtime.serve");
+        goto cleanup;
+    }
+    res = PyObject_CallNoArgs(fn);
+    if (res == NULL)
+        rc = cf_py_error_take(err, CF_EINVAL, "serve");
+cleanup:
+    Py_XDECREF(res);
+    Py_XDECREF(fn);
+    return rc;
+}
+
+json_t *cf_py_runtime_healthcheck(cf_error *err)
+{
+    assert(PyGILState_Check());
+    if (runtime_mod == NULL) {
+        cf_error_set(err, CF_EINVAL, "the runtime was not started");
+        return NULL;
+    }
+    return call_runtime("healthcheck", NULL, err);
+}
+
+/* Sets NAME=value in the process and in os.environ (a snapshot Python
+ * took at start). 0, or CF_ENOMEM with err. */
+static int set_env(const char *name, const char *value, cf_error *err)
+{
+    PyObject *os = NULL;
+    PyObject *environ_obj = NULL;
+    PyObject *v = NULL;
+    int rc = 0;
+
+    os = PyImport_ImportModule("os");
+    environ_obj = os ? PyObject_GetAttrString(os, "environ") : NULL;
+    v = environ_obj ? PyUnicode_DecodeFSDefault(value) : NULL;
+    if (v == NULL || PyMapping_SetItemString(environ_obj, name, v) < 0)
+        rc = cf_py_error_take(err, CF_ENOMEM, "os.environ");
+    Py_XDECREF(v);
+    Py_XDECREF(environ_obj);
+    Py_XDECREF(os);
+    return rc;
+}
+
+int cf_py_runtime_standby(int fd, cf_error *err)
+{
+    assert(PyGILState_Check());
+    runtime_mod = PyImport_ImportModule("cog._runtime");
+    if (runtime_mod == NULL)
+        return cf_py_error_take(err, CF_EINVAL, "import cog._runtime");
+    json_t *frame = json_pack("{s:s}", "type", "standby");
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = frame ? cf_worker_send(fd, frame, err) : CF_ENOMEM;
+    Py_END_ALLOW_THREADS
+    json_decref(frame);
+    if (rc < 0)
+        return rc;
+    json_t *msg;
+    Py_BEGIN_ALLOW_THREADS
+    msg = cf_ipc_recv(fd, err);
+    Py_END_ALLOW_THREADS
+    if (msg == NULL) {
+        if (err->code == CF_EIO && strcmp(err->msg, "eof") == 0) {
+            cf_error_clear(err);
+            return 1;
+        }
+        return err->code;
+    }
+    const char *name;
+    json_t *value;
+    json_object_foreach(json_object_get(msg, "env"), name, value) {
+        if (json_is_string(value) && (rc = set_env(name, json_string_value(value), err)) != 0)
+            break;
+    }
+    json_decref(msg);
+    return rc;
 }

@@ -81,6 +81,14 @@ static int serve(int fd, cf_error *err)
         int rc = 0;
         if (type != NULL && strcmp(type, "predict") == 0) {
             rc = serve_predict(fd, msg, err);
+        } else if (type != NULL && strcmp(type, "healthcheck") == 0) {
+            cf_error herr;
+            cf_error_clear(&herr);
+            json_t *hc = cf_py_runtime_healthcheck(&herr);
+            if (hc == NULL)
+                hc = json_pack("{s:s, s:b, s:s}", "type", "healthcheck", "ok", 0, "error",
+                               herr.msg);
+            rc = send_frame(fd, hc, err);
         } else if (type != NULL && strcmp(type, "shutdown") == 0) {
             cf_log_info("CF0204", "shutdown requested; exiting");
             json_decref(msg);
@@ -112,6 +120,11 @@ int cf_py_worker_run(const struct cf_worker_opts *opts, cf_error *err)
         return rc;
     }
 
+    if (opts->standby) {
+        int st = cf_py_runtime_standby(opts->ipc_fd, err);
+        if (st != 0) /* 1: the front closed the socket before choosing us */
+            return st > 0 ? 0 : st;
+    }
     cf_error serr;
     cf_error_clear(&serr);
     json_t *ready = cf_py_runtime_start(opts->project, opts->predict_ref, opts->train_ref,
@@ -121,8 +134,14 @@ int cf_py_worker_run(const struct cf_worker_opts *opts, cf_error *err)
         fprintf(stderr, "Error while loading predictor:\n\n%s\n", serr.msg);
         ready = ready_failure(serr.msg);
     }
+    /* concurrency.max > 1 (async predictors only: the runtime refuses a
+     * sync one at setup): the event loop reads the frames */
+    int concurrent = json_is_true(json_object_get(ready, "ok")) &&
+                     json_integer_value(json_object_get(ready, "concurrency")) > 1;
     rc = send_frame(opts->ipc_fd, ready, err);
-    if (rc == 0)
+    if (rc == 0 && concurrent)
+        rc = cf_py_runtime_serve(err);
+    else if (rc == 0)
         rc = serve(opts->ipc_fd, err);
     cf_py_flush();
     return rc;

@@ -2,6 +2,7 @@
  *
  *   cog-fcgi-worker --project DIR --ipc-fd N --log-fd M
  *                   [--predict REF] [--train REF] [--python EXE] [--memory-limit BYTES]
+ *                   [--standby]
  *
  * The front starts it with fork+exec. fds 1 and 2 are the pipe the front
  * reads as prediction logs; our own diagnostics go to --log-fd.
@@ -71,9 +72,10 @@ int main(int argc, char **argv)
         {"log-fd", required_argument, NULL, 'l'},  {"predict", required_argument, NULL, 'p'},
         {"train", required_argument, NULL, 't'},   {"python", required_argument, NULL, 'y'},
         {"memory-limit", required_argument, NULL, 'm'},
+        {"standby", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    struct cf_worker_opts opts = {NULL, NULL, NULL, "/usr/bin/python3", -1};
+    struct cf_worker_opts opts = {NULL, NULL, NULL, "/usr/bin/python3", -1, 0};
     const char *project = NULL;
     int log_fd = 2;
     unsigned long long memory_limit = 0;
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
         case 't': opts.train_ref = optarg; break;
         case 'y': opts.python = optarg; break;
         case 'm': memory_limit = strtoull(optarg, NULL, 10); break;
+        case 's': opts.standby = 1; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }

@@ -327,4 +327,5 @@ check "no non-2xx answers from cog-fcgi at 8 connections" test "$cog8_non2xx" = 
 check "cog-fcgi served 1 MB file predictions" awk -v r="$file1" 'BEGIN { exit !(r > 0) }'
 check "no non-2xx answers from cog-fcgi for files at 4 connections" test "$file4_non2xx" = 0
 check "event streams (tests/bench/stream.sh)" bash "$ROOT/tests/bench/stream.sh"
+check "the pool benchmarks (tests/bench/pool.sh) ran" bash "$ROOT/tests/bench/pool.sh"
 finish

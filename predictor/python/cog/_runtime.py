@@ -6,6 +6,7 @@ of iterator outputs and metrics are sent as they happen through the emit
 callable (the C module _cogfcgi's send() in the worker).
 """
 import asyncio
+import contextvars
 import base64
 import inspect
 import io
@@ -29,6 +30,7 @@ from .types import Path, Secret
 
 Emit = Callable[[Dict[str, Any]], None]
 
+HEALTHCHECK_TIMEOUT = 5.0  # seconds, as Cog's
 _CONCURRENCY_ERROR = ("max_concurrency > 1 requires an async predict function, "
                       "e.g. `async def predict()`")
 
@@ -290,8 +292,45 @@ def _done(status: str, output: Any = None, error: Optional[str] = None,
     return msg
 
 
+# The id of the prediction this code runs for: per task when several run at
+# once in the event loop (concurrency.max > 1), so outputs and metrics carry it.
+_current_id: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar("cog_fcgi_id",
+                                                                             default=None)
+
+
+class _TaskStream:
+    """sys.stdout/stderr while several predictions run at once: what a task
+    prints goes to the front as a log frame with its prediction's id (the
+    captured fds 1 and 2 cannot tell whose it is); outside a task, through."""
+
+    def __init__(self, inner: Any, emit: Emit):
+        self._inner = inner
+        self._emit = emit
+
+    def write(self, text: str) -> int:
+        pid = _current_id.get()
+        if pid is None or not text:
+            return self._inner.write(text)
+        self._emit({"type": "log", "id": pid, "text": text})
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class Runtime:
     """One worker's predictors, its event loop for async ones, and the cancel state."""
+
+    @property
+    def current_id(self) -> Optional[str]:
+        return _current_id.get()
+
+    @current_id.setter
+    def current_id(self, value: Optional[str]) -> None:
+        _current_id.set(value)
 
     def __init__(self, emit: Optional[Emit] = None):
         self.emit = emit or (lambda msg: None)
@@ -301,7 +340,8 @@ class Runtime:
         self.running = False
         self.cancel_requested = False
         self.task: Optional["asyncio.Task[Any]"] = None
-        self.current_id: Optional[str] = None
+        self.tasks: Dict[str, "asyncio.Task[Any]"] = {}  # concurrent ones, by id
+        self.canceled: set = set()
 
     # -- start-up ------------------------------------------------------------
 
@@ -346,6 +386,7 @@ class Runtime:
         return {"type": "ready", "ok": ok, "error": error,
                 "predict": self.schemas.get("predict"), "train": self.schemas.get("train"),
                 "concurrency": concurrency,
+                "healthcheck": self._healthcheck_fn() is not None,
                 "python_version": ".".join(str(v) for v in sys.version_info[:3])}
 
     def _load_failed(self, exc: BaseException) -> Dict[str, Any]:
@@ -366,6 +407,41 @@ class Runtime:
         flush_stdio()
         self.entries.clear()
         return self._ready(False, message)
+
+    # -- the user's healthcheck() (Cog 0.16.10+) ---------------------------------
+
+    def _healthcheck_fn(self) -> Any:
+        for entry in self.entries.values():
+            fn = getattr(entry.instance, "healthcheck", None) if entry.instance else None
+            if callable(fn):
+                return fn
+        return None
+
+    async def _healthcheck_async(self) -> Dict[str, Any]:
+        """Runs healthcheck() with Cog's 5 s limit: a sync one in a thread."""
+        fn = self._healthcheck_fn()
+        error = None
+        try:
+            if fn is not None:
+                if inspect.iscoroutinefunction(fn):
+                    result = await asyncio.wait_for(fn(), timeout=HEALTHCHECK_TIMEOUT)
+                else:
+                    loop = asyncio.get_running_loop()
+                    result = await asyncio.wait_for(loop.run_in_executor(None, fn),
+                                                    timeout=HEALTHCHECK_TIMEOUT)
+                if not bool(result):
+                    error = "Healthcheck failed: user-defined healthcheck returned False"
+        except asyncio.TimeoutError:
+            error = ("Healthcheck failed: user-defined healthcheck timed out after "
+                     f"{HEALTHCHECK_TIMEOUT} seconds")
+        except Exception as exc:  # what the user's code raised is the answer
+            error = f"Healthcheck failed: {exc}"
+        flush_stdio()
+        return {"type": "healthcheck", "ok": error is None, "error": error}
+
+    def healthcheck(self) -> Dict[str, Any]:
+        """The healthcheck frame, for the one-at-a-time serve loop."""
+        return self._loop().run_until_complete(self._healthcheck_async())
 
     def start(self, project: str, predict_ref: Optional[str],
               train_ref: Optional[str]) -> Dict[str, Any]:
@@ -569,6 +645,89 @@ class Runtime:
             _logs.end_lines()
             flush_stdio()
 
+    # -- several at once: the event loop reads the frames ------------------------
+
+    async def _run_one(self, msg: Dict[str, Any]) -> None:
+        """One prediction as a task of the loop; sends its done frame."""
+        pid = msg.get("id")
+        opened: List[Any] = []
+        done: Dict[str, Any]
+        try:
+            mode = msg.get("mode") or "predict"
+            entry = self.entries.get(mode)
+            if entry is None:
+                raise ValueError(f"This model has no {mode} entry")
+            context = dict(msg.get("context") or {})
+            if pid is not None:
+                context["id"] = pid
+            self.current_id = pid  # this task's context only
+            _set_scope(Scope(context, self._emit_metric))
+            kwargs = self._kwargs(entry, msg.get("input") or {}, opened)
+            output = await self._call_async(entry, kwargs)
+            done = _done("succeeded", output, pid=pid)
+        except (CancelationException, asyncio.CancelledError) as exc:
+            if pid in self.canceled:
+                done = _done("canceled", pid=pid)
+            else:
+                traceback.print_exc()
+                done = _done("failed", error=str(exc) or type(exc).__name__, pid=pid)
+        except OutputTypeError as exc:
+            sys.stderr.write(f"{exc}\n")
+            done = _done("failed", error=str(exc), pid=pid)
+        except SystemExit as exc:
+            flush_stdio()
+            os._exit(exc.code if isinstance(exc.code, int) else 1)
+        except BaseException as exc:  # noqa: B902 - a prediction never takes the loop down
+            traceback.print_exc()
+            done = _done("failed", error=str(exc) or type(exc).__name__, pid=pid)
+        finally:
+            self.canceled.discard(pid)
+            for f in opened:
+                try:
+                    f.close()
+                except Exception:
+                    pass
+        flush_stdio()
+        self.emit(done)
+
+    def serve(self) -> None:
+        """Serves predict and cancel frames until the front closes the socket,
+        running up to concurrency.max predictions at once as tasks of one event
+        loop. The front sends no more than that many at a time."""
+        import _cogfcgi  # the C module of the worker binary
+        loop = self._loop()
+        fd = _cogfcgi.ipc_fd()
+        stop = loop.create_future()
+
+        def on_frame() -> None:
+            try:
+                msg = _cogfcgi.recv()
+            except OSError:
+                msg = None
+            kind = msg.get("type") if msg is not None else "shutdown"
+            if kind == "predict":
+                pid = msg.get("id")
+                task = loop.create_task(self._run_one(msg))
+                self.tasks[pid] = task
+                task.add_done_callback(lambda _t, pid=pid: self.tasks.pop(pid, None))
+            elif kind == "cancel":
+                task = self.tasks.get(msg.get("id"))
+                if task is not None:
+                    self.canceled.add(msg.get("id"))
+                    task.cancel()
+            elif kind == "healthcheck":
+                task = loop.create_task(self._healthcheck_async())
+                task.add_done_callback(lambda t: self.emit(t.result()))
+            elif kind == "shutdown":
+                loop.remove_reader(fd)
+                if not stop.done():
+                    stop.set_result(None)
+
+        sys.stdout = _TaskStream(sys.stdout, self.emit)  # type: ignore[assignment]
+        sys.stderr = _TaskStream(sys.stderr, self.emit)  # type: ignore[assignment]
+        loop.add_reader(fd, on_frame)
+        loop.run_until_complete(stop)
+
     def _emit_metric(self, msg: Dict[str, Any]) -> None:
         msg = dict(msg)
         msg["value"] = encode_any(msg["value"])
@@ -593,6 +752,19 @@ def start(project: str, predict_ref: Optional[str], train_ref: Optional[str]) ->
     global _runtime
     _runtime = Runtime(_c_emit)
     return _runtime.start(project, predict_ref, train_ref)
+
+
+def serve() -> None:
+    """Called by the worker after a ready frame with concurrency > 1."""
+    if _runtime is not None:
+        _runtime.serve()
+
+
+def healthcheck() -> Dict[str, Any]:
+    """Called per healthcheck frame by the worker: returns the answer frame."""
+    if _runtime is None:
+        return {"type": "healthcheck", "ok": False, "error": "Healthcheck failed: not started"}
+    return _runtime.healthcheck()
 
 
 def handle(msg: Dict[str, Any]) -> Dict[str, Any]:

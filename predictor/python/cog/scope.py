@@ -1,4 +1,5 @@
 """cog.scope - current_scope(): the running prediction's context and metrics."""
+import contextvars
 from typing import Any, Callable, Dict, Optional
 
 
@@ -37,17 +38,18 @@ class Scope:
             self._emit(msg)
 
 
-_current = Scope()
+# A context variable: predictions running at once as tasks of one event loop
+# (concurrency.max > 1) each see their own scope.
+_current: "contextvars.ContextVar[Scope]" = contextvars.ContextVar("cog_scope", default=Scope())
 
 
 def current_scope() -> Scope:
     """The scope of the prediction running now (an empty one outside predictions)."""
-    return _current
+    return _current.get()
 
 
 def _set_scope(scope: Scope) -> Scope:
     """Makes scope current; returns the previous one. Used by cog's runtime."""
-    global _current
-    previous = _current
-    _current = scope
+    previous = _current.get()
+    _current.set(scope)
     return previous

@@ -1,0 +1,200 @@
+/* usage.c - the usage log: a JSON line per finished prediction, and `cog-fcgi usage`. */
+#include "usage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "runner_int.h"
+
+/* Bytes of v as compact JSON (0 for NULL). */
+static size_t json_bytes(const json_t *v)
+{
+    return v ? json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) : 0;
+}
+
+static double seconds(double t)
+{
+    return t > 0 ? round(t * 1e6) / 1e6 : 0;
+}
+
+/* A metric the runner recorded for p (queue_time, boot_time), or 0. */
+static double metric(const cf_prediction *p, const char *name)
+{
+    return p->metrics ? json_number_value(json_object_get(p->metrics, name)) : 0;
+}
+
+void cf_usage_append(cf_runner *r, const struct cf_wslot *s, const cf_prediction *p)
+{
+    if (r->cfg.usage_path == NULL)
+        return;
+    char ts[64];
+    cf_format_time(p->completed_at > 0 ? p->completed_at : cf_now(), ts, sizeof ts);
+    const char *user = p->context ? json_string_value(json_object_get(p->context, "remote_user"))
+                                  : NULL;
+    double predict = p->started_at > 0 && p->completed_at > 0 ? p->completed_at - p->started_at : 0;
+    json_t *line = json_pack("{s:s, s:s, s:s, s:o, s:i, s:o, s:f, s:f, s:f, s:I, s:I}",
+                             "id", p->id, "completed_at", ts, "status", cf_status_name(p->status),
+                             "user", user ? json_string(user) : json_null(),
+                             "slot", s ? s->index : -1,
+                             "device", s && s->device[0] ? json_string(s->device) : json_null(),
+                             "queue_time", seconds(metric(p, "queue_time")),
+                             "boot_time", seconds(metric(p, "boot_time")),
+                             "predict_time", seconds(predict),
+                             "input_bytes", (json_int_t)json_bytes(p->input_echo),
+                             "output_bytes", (json_int_t)json_bytes(p->output));
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    json_decref(line);
+    if (text == NULL) {
+        cf_log_error("CF0901", "usage log: out of memory for %s", p->id);
+        return;
+    }
+    size_t n = strlen(text);
+    text[n] = '\n'; /* json_dumps leaves room only for the NUL: write n + 1 below */
+    int fd = open(r->cfg.usage_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    ssize_t w = fd >= 0 ? write(fd, text, n + 1) : -1;
+    if (w != (ssize_t)(n + 1))
+        cf_log_error("CF0901", "usage log %s: cannot append the line of %s: %s",
+                     r->cfg.usage_path, p->id, fd < 0 || w < 0 ? strerror(errno) : "short write");
+    if (fd >= 0)
+        close(fd);
+    free(text);
+}
+
+/* ---- cog-fcgi usage ---------------------------------------------------- */
+
+struct bucket {
+    char key[128];
+    unsigned long predictions, succeeded;
+    double queue, boot, predict;
+};
+
+struct sums {
+    struct bucket *b;
+    size_t n, cap;
+};
+
+static struct bucket *bucket_for(struct sums *sm, const char *key)
+{
+    for (size_t i = 0; i < sm->n; i++)
+        if (strcmp(sm->b[i].key, key) == 0)
+            return &sm->b[i];
+    if (sm->n == sm->cap) {
+        size_t cap = sm->cap ? sm->cap * 2 : 16;
+        struct bucket *g = realloc(sm->b, cap * sizeof *g);
+        if (g == NULL)
+            return NULL;
+        sm->b = g;
+        sm->cap = cap;
+    }
+    struct bucket *b = &sm->b[sm->n++];
+    memset(b, 0, sizeof *b);
+    snprintf(b->key, sizeof b->key, "%s", key);
+    return b;
+}
+
+static int cmp_bucket(const void *a, const void *b)
+{
+    return strcmp(((const struct bucket *)a)->key, ((const struct bucket *)b)->key);
+}
+
+static void usage_help(FILE *f)
+{
+    fprintf(f, "usage: cog-fcgi usage STATE_DIR [--by user|day] [--since YYYY-MM-DD[THH:MM:SS]]\n"
+               "sums the usage log (STATE_DIR/usage.jsonl): predictions and seconds per user\n"
+               "(the web server's REMOTE_USER) or per day\n");
+}
+
+int cf_usage_main(int argc, char **argv)
+{
+    const char *dir = NULL, *by = "user", *since = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--by") == 0 && i + 1 < argc)
+            by = argv[++i];
+        else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+            since = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage_help(stdout);
+            return 0;
+        } else if (argv[i][0] != '-' && dir == NULL)
+            dir = argv[i];
+        else {
+            fprintf(stderr, "cog-fcgi usage: unexpected argument \"%s\"\n", argv[i]);
+            usage_help(stderr);
+            return 2;
+        }
+    }
+    if (dir == NULL || (strcmp(by, "user") != 0 && strcmp(by, "day") != 0)) {
+        usage_help(stderr);
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/usage.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "cog-fcgi usage: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    struct sums sm = {0};
+    struct bucket total = {.key = "total"};
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned long bad = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        const char *ts = json_string_value(json_object_get(o, "completed_at"));
+        if (o == NULL || ts == NULL) {
+            bad++;
+            json_decref(o);
+            continue;
+        }
+        /* ISO 8601 strings in UTC compare as the times they are */
+        if (since && strncmp(ts, since, strlen(since)) < 0) {
+            json_decref(o);
+            continue;
+        }
+        char key[128];
+        if (strcmp(by, "day") == 0) {
+            snprintf(key, sizeof key, "%.10s", ts);
+        } else {
+            const char *u = json_string_value(json_object_get(o, "user"));
+            snprintf(key, sizeof key, "%s", u && *u ? u : "-");
+        }
+        struct bucket *b = bucket_for(&sm, key);
+        struct bucket *all[2] = {b, &total};
+        for (int k = 0; k < 2; k++) {
+            if (all[k] == NULL)
+                continue;
+            all[k]->predictions++;
+            const char *st = json_string_value(json_object_get(o, "status"));
+            if (st && strcmp(st, "succeeded") == 0)
+                all[k]->succeeded++;
+            all[k]->queue += json_number_value(json_object_get(o, "queue_time"));
+            all[k]->boot += json_number_value(json_object_get(o, "boot_time"));
+            all[k]->predict += json_number_value(json_object_get(o, "predict_time"));
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    if (sm.n > 0)
+        qsort(sm.b, sm.n, sizeof *sm.b, cmp_bucket);
+    printf("%-24s %11s %10s %12s %12s %12s\n", by, "predictions", "succeeded", "predict_s",
+           "boot_s", "queue_s");
+    for (size_t i = 0; i <= sm.n; i++) {
+        const struct bucket *b = i < sm.n ? &sm.b[i] : &total;
+        printf("%-24s %11lu %10lu %12.3f %12.3f %12.3f\n", b->key, b->predictions, b->succeeded,
+               b->predict, b->boot, b->queue);
+    }
+    if (bad)
+        fprintf(stderr, "cog-fcgi usage: %lu unreadable lines skipped\n", bad);
+    free(sm.b);
+    return 0;
+}

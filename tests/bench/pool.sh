@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# pool.sh - `make bench`, the worker pool's part (issue 11); tests/bench/run.sh calls it.
+#
+# 1. No-op predictions/s at 8 connections through nginx: cog-fcgi --workers 2 beside uWSGI with
+#    2 processes running a WSGI app that parses, checks and calls the same predict()
+#    (tests/bench/uwsgi_app.py, behind the same kind of nginx with uwsgi_pass). Target: at
+#    least uWSGI's rate.
+# 2. A CPU-bound model (tests/bench/projects/cpu, ~20 ms of Python per prediction) with
+#    --workers 2 against --workers 1, 4 connections. Target: at least 1.8x on 2 cores.
+# 3. Scale from zero: --idle-timeout 1s, the worker goes offline, then one request; the time
+#    it takes beyond the model's own setup() and predict() (tests/bench/projects/zero reports
+#    its setup time), once the spare worker (Python and cog loaded) is ready. Target: under
+#    50 ms.
+#
+# Environment: CF_BENCH_SECONDS (default 5), COG_FCGI (default build/cog-fcgi).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/../integration/lib.sh"
+need_binary
+secs=${CF_BENCH_SECONDS:-5}
+lua=$ROOT/tests/bench/count.lua
+body='{"input":{}}'
+
+# wrk_rps CONNECTIONS URL BODY: requests/s (non-2xx counted as failures of the check).
+wrk_rps() {
+    local out=$T/wrk.$RANDOM.txt threads=1
+    [ "$1" -gt 1 ] && threads=2
+    CF_BENCH_BODY=$3 timeout $((secs + 30)) wrk -t"$threads" -c"$1" -d"${secs}s" -s "$lua" "$2" \
+        >"$out" 2>&1
+    RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    NON2XX=$(awk '/^non-2xx:/ { print $2 }' "$out")
+    RPS=${RPS:-0}
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }'; }
+
+# ---- 1. no-op at 8 connections: cog-fcgi --workers 2 vs uWSGI 2 processes -------------------
+sock=$T/cog.sock
+start_front "$ROOT/tests/projects/noop" "$sock" --workers 2 --queue 64 || { fail "cog-fcgi starts"; finish; }
+CF_NGINX_KEEPALIVE=1 start_nginx "$T/nginx" "$(free_port)" "$sock" || { fail "nginx starts"; finish; }
+wait_ready "$BASE" || { fail "noop becomes READY"; finish; }
+sleep 1 # the second worker's setup
+wrk_rps 8 "$BASE/keepalive/predictions" "$body"
+cog8=$RPS
+check "cog-fcgi --workers 2: no non-2xx answers (${NON2XX:-?})" test "${NON2XX:-x}" = 0
+stop_front
+stop_nginx
+
+if command -v uwsgi >/dev/null && [ -e /usr/lib/uwsgi/plugins/python3_plugin.so ]; then
+    uport=$(free_port)
+    CF_BENCH_PATH=$ROOT/build/python:$ROOT/tests/projects/noop start_bg "$T/uwsgi.log" \
+        uwsgi --plugin python3 --master --processes 2 --socket "127.0.0.1:$uport" \
+        --wsgi-file "$ROOT/tests/bench/uwsgi_app.py" --disable-logging --die-on-term
+    wait_port "$uport" 20
+    cat >"$T/uwsgi.locations" <<CONF
+location / {
+    include $T/nginx-u/uwsgi_params;
+    uwsgi_pass 127.0.0.1:$uport;
+}
+CONF
+    nport=$(free_port)
+    nginx_render "$T/nginx-u" "$T/uwsgi.locations" "$nport"
+    cp /etc/nginx/uwsgi_params "$T/nginx-u/uwsgi_params"
+    nginx_run "$T/nginx-u" "$nport" || fail "nginx for uWSGI starts"
+    wrk_rps 8 "http://127.0.0.1:$nport/predictions" "$body"
+    uw8=$RPS
+    check "uWSGI: no non-2xx answers (${NON2XX:-?})" test "${NON2XX:-x}" = 0
+    stop_pid "$NGINX_PID"
+    stop_pid "$BG_PID"
+else
+    uw8=0
+    echo "uWSGI or its python3 plugin is missing (uwsgi-core, uwsgi-plugin-python3)" >&2
+fi
+printf '%-44s %10.1f req/s\n' "cog-fcgi --workers 2, no-op, 8 conn" "$cog8" \
+    "uWSGI 2 processes, no-op, 8 conn" "$uw8"
+printf '%-44s %10s (target >= 1)\n' "cog-fcgi / uWSGI" "$(ratio "$cog8" "$uw8")"
+
+# ---- 2. CPU-bound: 2 workers vs 1 -----------------------------------------------------------
+cpu=$ROOT/tests/bench/projects/cpu
+for n in 1 2; do
+    start_front "$cpu" "$sock" --workers "$n" --queue 64 || { fail "cog-fcgi --workers $n starts"; finish; }
+    CF_NGINX_KEEPALIVE=1 start_nginx "$T/nginx-c$n" "$(free_port)" "$sock" || fail "nginx starts"
+    wait_ready "$BASE"
+    sleep 1
+    wrk_rps 4 "$BASE/keepalive/predictions" "$body"
+    eval "cpu$n=\$RPS"
+    stop_front
+    stop_nginx
+done
+# shellcheck disable=SC2154
+printf '%-44s %10.1f req/s\n' "CPU-bound model, --workers 1, 4 conn" "$cpu1" \
+    "CPU-bound model, --workers 2, 4 conn" "$cpu2"
+printf '%-44s %10s (target >= 1.8 on 2 cores)\n' "2 workers / 1 worker" "$(ratio "$cpu2" "$cpu1")"
+
+# ---- 3. scale from zero ----------------------------------------------------------------------
+start_front "$ROOT/tests/bench/projects/zero" "$sock" --idle-timeout 1s || { fail "cog-fcgi starts"; finish; }
+start_nginx "$T/nginx-z" "$(free_port)" "$sock" || fail "nginx starts"
+wait_ready "$BASE"
+best=""
+for i in 1 2 3; do
+    # offline, and (as after any real idle period) the spare is ready
+    for _ in $(seq 100); do
+        h=$(curl -s "$BASE/health-check")
+        [ "$(printf '%s' "$h" | json_get /slots/0/state 2>/dev/null)" = offline ] &&
+            [ "$(printf '%s' "$h" | json_get /spare 2>/dev/null)" = ready ] && break
+        sleep 0.1
+    done
+    curl -s -o "$T/zero.json" -w '%{time_total}' -X POST -H 'Content-Type: application/json' \
+        --data-binary "$body" "$BASE/predictions" >"$T/zero.time"
+    t=$(cat "$T/zero.time")
+    setup=$(json_get /output <"$T/zero.json")
+    predict=$(json_get /metrics/predict_time <"$T/zero.json")
+    boot=$(json_get /metrics/boot_time <"$T/zero.json")
+    extra=$(awk -v t="$t" -v s="$setup" -v p="$predict" 'BEGIN { printf "%.1f", (t - s - p) * 1000 }')
+    printf 'scale from zero #%d: %.3f s in all, setup() %.3f s, boot_time %.3f s: %s ms beyond setup()\n' \
+        "$i" "$t" "$setup" "$boot" "$extra"
+    if [ -z "$best" ] || awk -v a="$extra" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$extra; fi
+done
+printf '%-44s %10s ms (target < 50; the model import included)\n' \
+    "scale from zero beyond setup(), best of 3" "$best"
+stop_front
+stop_nginx
+finish
