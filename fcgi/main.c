@@ -213,7 +213,7 @@ static int cmd_serve(int argc, char **argv)
            OPT_NO_PLAYGROUND, OPT_FETCH_MIN_RATE,
            OPT_FETCH_MIN_RATE_WINDOW };
     enum { OPT_KEEP_MEMORY = 0x200 };
-    enum { OPT_POOL = 0x300 };
+    enum { OPT_POOL = 0x700 }; /* the pool's flags (pool_opts.h) */
     cf_pool_opts pool;
     cf_pool_opts_init(&pool);
     size_t keep_memory = 64u * 1024 * 1024;
