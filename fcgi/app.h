@@ -14,6 +14,8 @@ typedef struct cf_app {
     int playground_off;       /* --no-playground: / is JSON always, /docs 404 */
     const char *project_dir;  /* examples.json is read from here (or NULL) */
     int metrics_fcgi;         /* GET /metrics answers through the web server */
+    struct cf_queue *queue;   /* `cog-fcgi queue --listen`: its consumer, shown in health and
+                               * metrics; NULL for `serve` */
 } cf_app;
 
 #endif

@@ -275,7 +275,7 @@ int cf_cli_queue(int argc, char **argv)
                              .keep_bytes = 64u << 20, .throttle = 0.5,
                              .predict_timeout = predict_timeout, .setup_timeout = setup_timeout,
                              .cancel_grace = cancel_grace, .state = state,
-                             .keep_finished_s = 86400};
+                             .keep_finished_s = 86400, .metrics = 1};
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
         cf_log_error("CF1223", "%s", err.msg);
@@ -293,7 +293,8 @@ int cf_cli_queue(int argc, char **argv)
     if (fd >= 0) {
         app = (cf_app){.runner = runner, .has_train = proj.yaml.train != NULL,
                        .max_body = 100u * 1024 * 1024,
-                       .request_shutdown = cf_server_request_shutdown, .project_dir = proj.dir};
+                       .request_shutdown = cf_server_request_shutdown, .project_dir = proj.dir,
+                       .metrics_fcgi = 1, .queue = q};
         scfg = (cf_server_config){.listen_fd = fd, .threads = (int)threads, .app = &app};
         if (cf_server_start(&scfg, &err) != CF_OK) {
             cf_log_error("CF1224", "%s", err.msg);

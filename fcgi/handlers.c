@@ -1,6 +1,8 @@
 /* handlers.c - index, health, schema, shutdown, get and cancel handlers. */
 #include "handlers.h"
 
+#include "queue.h"
+
 #include <string.h>
 
 #include "playground.h"
@@ -33,6 +35,8 @@ void cf_handle_index(cf_app *app, cf_request *req)
 void cf_handle_health(cf_app *app, cf_request *req)
 {
     json_t *body = cf_runner_health_json(app->runner);
+    if (body && app->queue) /* beside Cog's keys, only in queue mode */
+        json_object_set_new(body, "queue", cf_queue_health_json(app->queue));
     cf_respond_json(req, 200, body, NULL);
     json_decref(body);
 }

@@ -12,13 +12,26 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "queue.h"
 
 #define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* The model label: the project directory's last name, as the runner's counters have it. */
+static const char *model_name(const char *project)
+{
+    const char *slash = project ? strrchr(project, '/') : NULL;
+    return slash && slash[1] ? slash + 1 : project ? project : "";
+}
 
 void cf_handle_metrics(cf_app *app, cf_request *req)
 {
     size_t len = 0;
     char *text = app->metrics_fcgi ? cf_runner_metrics_text(app->runner, &len) : NULL;
+    if (text && app->queue &&
+        cf_queue_metrics_text(app->queue, model_name(app->project_dir), &text, &len) != CF_OK) {
+        free(text);
+        text = NULL;
+    }
     if (text == NULL) {
         cf_respond_detail(req, 404, "Not Found");
         return;

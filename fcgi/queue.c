@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,7 +55,29 @@ struct cf_queue {
     qentry *e[MAX_CONCURRENCY];
     int n;
     atomic_int stop_taking, stop_now;
+    pthread_mutex_t stats_lock; /* guards stats: read by request threads */
+    cf_queue_stats stats;
 };
+
+/* Copies what the loop knows into q->stats for other threads. */
+static void publish_stats(cf_queue *q, int connected)
+{
+    pthread_mutex_lock(&q->stats_lock);
+    q->stats.connected = connected;
+    q->stats.lag = q->last_lag < -1 ? -1 : q->last_lag;
+    q->stats.pending = q->last_pending < -1 ? -1 : q->last_pending;
+    q->stats.in_flight = q->n;
+    q->stats.done = q->done;
+    q->stats.claimed = q->claimed;
+    pthread_mutex_unlock(&q->stats_lock);
+}
+
+void cf_queue_stats_get(cf_queue *q, cf_queue_stats *out)
+{
+    pthread_mutex_lock(&q->stats_lock);
+    *out = q->stats;
+    pthread_mutex_unlock(&q->stats_lock);
+}
 
 void cf_queue_config_init(cf_queue_config *cfg)
 {
@@ -90,6 +113,7 @@ cf_queue *cf_queue_new(const cf_queue_config *cfg, cf_runner *runner, cf_error *
         cf_error_set(err, CF_ENOMEM, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&q->stats_lock, NULL);
     q->cfg = *cfg;
     char consumer[320];
     if (cfg->consumer && *cfg->consumer) {
@@ -117,6 +141,8 @@ cf_queue *cf_queue_new(const cf_queue_config *cfg, cf_runner *runner, cf_error *
     q->runner = runner;
     q->backoff = BACKOFF_MIN;
     q->last_lag = q->last_pending = -2;
+    q->stats = (cf_queue_stats){.stream = q->stream, .group = q->group, .consumer = q->consumer,
+                                .lag = -1, .pending = -1};
     return q;
 }
 
@@ -144,6 +170,7 @@ void cf_queue_free(cf_queue *q)
     free(q->group);
     free(q->consumer);
     free(q->url);
+    pthread_mutex_destroy(&q->stats_lock);
     free(q);
 }
 
@@ -797,6 +824,7 @@ int cf_queue_run(cf_queue *q)
             autoclaim(q);
         }
         connected = cf_redis_connected(q->redis);
+        publish_stats(q, connected);
         int waited = 0;
         if (connected && taking && q->n < q->cfg.concurrency) {
             waited = q->n == 0;

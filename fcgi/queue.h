@@ -23,6 +23,9 @@
 #ifndef CF_QUEUE_H
 #define CF_QUEUE_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 #include "error.h"
 #include "runner.h"
 
@@ -53,6 +56,23 @@ void cf_queue_free(cf_queue *q);
 /* Consumes until stopped. Returns 0, or CF_EUNAVAIL when the model's
  * setup failed (nothing is taken then: other workers get the entries). */
 int cf_queue_run(cf_queue *q);
+
+/* What /health-check and /metrics show of the consumer (a copy, any thread):
+ * the group's lag and pending counts as of the last XINFO GROUPS (every
+ * report_interval; -1 before the first), the rest as of the last loop. */
+typedef struct cf_queue_stats {
+    const char *stream, *group, *consumer; /* borrowed: live as long as the queue */
+    int connected;        /* to Redis now */
+    long long lag;        /* entries the group has not read yet */
+    long long pending;    /* read by the group, not acknowledged */
+    int in_flight;        /* entries this consumer is running */
+    long done, claimed;   /* acknowledged by this consumer; claimed from dead ones */
+} cf_queue_stats;
+void cf_queue_stats_get(cf_queue *q, cf_queue_stats *out);
+/* The stats as a JSON object (new reference), or NULL without memory. */
+json_t *cf_queue_health_json(cf_queue *q);
+/* Appends the stats in Prometheus text (cog_redis_*) to *buf. 0 or CF_ENOMEM. */
+int cf_queue_metrics_text(cf_queue *q, const char *model, char **buf, size_t *len);
 
 /* Safe from any thread. Drain: take no new entry, return once the ones in
  * flight are recorded. Now: return at the next step; entries in flight

@@ -185,6 +185,14 @@ check "queue --listen serves FastCGI and the queue" wait_log "$T/L.log" CF1200 3
 out=$("$PY" "$ROOT/tests/integration/fcgi_client.py" request "unix:$T/l.sock" POST /predictions \
     '{"input":{"tag":"http1"}}' 2>&1)
 check "an HTTP prediction on the queue worker's socket succeeds" bash -c "echo '$out' | grep -q '\"output\": *\"http1\"'"
+# health and metrics show the consumer (its lag is known after the first report: 10 s, so
+# only the counters that do not wait for it are asserted here)
+health=$("$PY" "$ROOT/tests/integration/fcgi_client.py" request "unix:$T/l.sock" GET /health-check 2>&1)
+check "health keeps Cog's status and adds the consumer" bash -c "echo '$health' | grep -q '\"status\": *\"READY\"' && echo '$health' | grep -q '\"consumer\": *\"L\"' && echo '$health' | grep -q '\"connected\": *true'"
+check "health shows the stream and the consumer's counters" bash -c "echo '$health' | grep -q '\"stream\": *\"req\"' && echo '$health' | grep -q '\"in_flight\"' && echo '$health' | grep -q '\"lag\"'"
+"$PY" "$ROOT/tests/integration/fcgi_client.py" request "unix:$T/l.sock" GET /metrics >"$T/metrics.txt" 2>&1
+check "/metrics has the consumer's gauges" grep -q '^cog_redis_connected{model="[^"]*",stream="req"} 1' "$T/metrics.txt"
+check "/metrics counts what the consumer acknowledged" grep -q '^cog_redis_stream_done_total{model="[^"]*",stream="req"} [0-9]' "$T/metrics.txt"
 
 # ---- SIGTERM lets the entry in flight finish, then the worker exits 0 ----
 kill -STOP "$(eval echo "\$PID_$survivor")" "$(eval echo "\$PID_$victim")"
