@@ -84,7 +84,21 @@ static PyObject *cogfcgi_ipc_fd(PyObject *self, PyObject *unused)
     return PyLong_FromLong(ipc_fd);
 }
 
+/* _cogfcgi.flush_logs(): sends what the model printed so far (the capture pipe) to the
+ * front as log frames now. Called before os._exit, which would otherwise end the process
+ * before the capture thread forwarded the last lines. */
+static PyObject *cogfcgi_flush_logs(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    cf_worker_logs_flush();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef cogfcgi_methods[] = {
+    {"flush_logs", cogfcgi_flush_logs, METH_NOARGS, "Send the model's captured output now."},
     {"send", cogfcgi_send, METH_O, "Send one IPC frame (a dict) to the cog-fcgi front."},
     {"recv", cogfcgi_recv, METH_NOARGS, "Receive one IPC frame from the front (None at EOF)."},
     {"ipc_fd", cogfcgi_ipc_fd, METH_NOARGS, "The socket to the front."},

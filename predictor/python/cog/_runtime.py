@@ -40,13 +40,19 @@ class OutputTypeError(Exception):
 
 
 def flush_stdio() -> None:
-    """Pushes Python's buffered stdout/stderr to the fds the front reads."""
+    """Pushes Python's buffered stdout/stderr to the fds the front reads, and, in the worker,
+    what they hold on to the front as log frames (before an os._exit)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
                 stream.flush()
         except Exception:
             pass
+    try:
+        import _cogfcgi  # the C module of the worker binary; absent in plain Python
+    except ImportError:
+        return
+    _cogfcgi.flush_logs()
 
 
 # ---- loading ---------------------------------------------------------------
