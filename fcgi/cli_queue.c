@@ -40,7 +40,9 @@ static void usage_queue(FILE *f)
             "                             give a fixed one to take back its entries on restart)\n"
             "  --claim-after SECONDS      an entry idle that long on another consumer (one that\n"
             "                             died) is claimed by this one (default 600)\n"
-            "  --concurrency N            entries taken at once (default 1)\n"
+            "  --workers N                worker processes (model slots) running entries\n"
+            "                             (default 1), as serve --workers\n"
+            "  --concurrency N            entries taken at once (default: --workers)\n"
             "  --poll-interval SECONDS    how often running predictions are looked at (default\n"
             "                             0.02: 20 ms)\n"
             "  --done-ttl SECONDS         how long STREAM:done:ID markers keep a redelivered\n"
@@ -116,13 +118,14 @@ int cf_cli_queue(int argc, char **argv)
     cf_queue_config qcfg;
     cf_queue_config_init(&qcfg);
     cf_listen_opts lopts = {.address = NULL, .socket_mode = 0660};
-    long threads = 16, queue = 48, lval;
+    long threads = 16, queue = 48, lval, workers = 1;
+    int concurrency_given = 0;
     double predict_timeout = 0, setup_timeout = 0, cancel_grace = 5, shutdown_grace = 30;
     const char *venv = NULL, *state_dir = getenv("COG_FCGI_STATE_DIR");
     unsigned mode;
     cf_error oerr;
     enum { OPT_REDIS = 0x100, OPT_STREAM, OPT_GROUP, OPT_CONSUMER, OPT_CLAIM_AFTER,
-           OPT_CONCURRENCY, OPT_POLL, OPT_DONE_TTL, OPT_REPORT };
+           OPT_CONCURRENCY, OPT_POLL, OPT_DONE_TTL, OPT_REPORT, OPT_WORKERS };
     static const struct option longopts[] = {
         {"redis", required_argument, NULL, OPT_REDIS},
         {"stream", required_argument, NULL, OPT_STREAM},
@@ -130,6 +133,7 @@ int cf_cli_queue(int argc, char **argv)
         {"consumer", required_argument, NULL, OPT_CONSUMER},
         {"claim-after", required_argument, NULL, OPT_CLAIM_AFTER},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"workers", required_argument, NULL, OPT_WORKERS},
         {"poll-interval", required_argument, NULL, OPT_POLL},
         {"done-ttl", required_argument, NULL, OPT_DONE_TTL},
         {"report-interval", required_argument, NULL, OPT_REPORT},
@@ -167,9 +171,13 @@ int cf_cli_queue(int argc, char **argv)
         case OPT_CLAIM_AFTER:
             OPT_CHECK(cf_opt_seconds(name, optarg, 0.001, MAX_SECONDS, &qcfg.claim_after, &oerr));
             break;
+        case OPT_WORKERS:
+            OPT_CHECK(cf_opt_long(name, optarg, 1, CF_MAX_WORKERS, &workers, &oerr));
+            break;
         case OPT_CONCURRENCY:
             OPT_CHECK(cf_opt_long(name, optarg, 1, 256, &lval, &oerr));
             qcfg.concurrency = (int)lval;
+            concurrency_given = 1;
             break;
         case OPT_POLL: OPT_CHECK(cf_opt_seconds(name, optarg, 0.001, 10, &qcfg.poll_interval, &oerr)); break;
         case OPT_DONE_TTL: OPT_CHECK(cf_opt_seconds(name, optarg, 1, MAX_SECONDS, &qcfg.done_ttl, &oerr)); break;
@@ -216,6 +224,8 @@ int cf_cli_queue(int argc, char **argv)
         fprintf(stderr, "cog-fcgi: queue: --redis and --stream are required\n");
         return 2;
     }
+    if (!concurrency_given) /* one entry per slot unless told otherwise */
+        qcfg.concurrency = (int)workers;
     cf_error err;
     cf_error_clear(&err);
     /* the runner is not needed to check the options: a bad URL is 2 at once */
@@ -275,7 +285,7 @@ int cf_cli_queue(int argc, char **argv)
                              .keep_bytes = 64u << 20, .throttle = 0.5,
                              .predict_timeout = predict_timeout, .setup_timeout = setup_timeout,
                              .cancel_grace = cancel_grace, .state = state,
-                             .keep_finished_s = 86400, .metrics = 1};
+                             .keep_finished_s = 86400, .metrics = 1, .workers = (int)workers};
     cf_runner *runner = cf_runner_new(&rcfg, &err);
     if (runner == NULL) {
         cf_log_error("CF1223", "%s", err.msg);

@@ -194,6 +194,22 @@ check "health shows the stream and the consumer's counters" bash -c "echo '$heal
 check "/metrics has the consumer's gauges" grep -q '^cog_redis_connected{model="[^"]*",stream="req"} 1' "$T/metrics.txt"
 check "/metrics counts what the consumer acknowledged" grep -q '^cog_redis_stream_done_total{model="[^"]*",stream="req"} [0-9]' "$T/metrics.txt"
 
+# ---- --workers 2: two slots, two entries at once (a stream of its own) ----
+start_bg "$T/W.log" "$COG_FCGI" queue "$P" --redis "redis://127.0.0.1:$RP/0" --stream req2 \
+    --consumer W --workers 2
+PID_W=$BG_PID
+check "queue --workers 2 starts" wait_log "$T/W.log" CF1200 60
+t0=$(date +%s%N)
+for id in w1 w2; do
+    rc XADD req2 '*' value "{\"id\":\"$id\",\"input\":{\"tag\":\"$id\",\"seconds\":2},\"response_queue\":\"res\"}" >/dev/null
+done
+wait_result w1 succeeded 20 && wait_result w2 succeeded 20
+both=$?
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+echo "two 2 s entries on --workers 2 took ${elapsed_ms} ms"
+check "two entries ran at once on two slots (${elapsed_ms} ms < 3900)" bash -c "[ $both = 0 ] && [ $elapsed_ms -lt 3900 ]"
+kill -TERM "$PID_W"; wait "$PID_W" 2>/dev/null; forget_pid "$PID_W"
+
 # ---- SIGTERM lets the entry in flight finish, then the worker exits 0 ----
 kill -STOP "$(eval echo "\$PID_$survivor")" "$(eval echo "\$PID_$victim")"
 push d1 "\"input\":{\"tag\":\"d1\",\"path\":\"$T/runs\",\"seconds\":1.5},\"response_queue\":\"res\""
