@@ -8,30 +8,45 @@
 
 #include "error.h"
 
+/* The next preference's token (token [= value] *( ; param ) up to a comma):
+ * its start, or NULL at the end; *len its length, *cursor just after it. */
+static const char *pref_token(const char **cursor, size_t *len)
+{
+    const char *p = *cursor;
+    while (*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+    if (*p == '\0')
+        return NULL;
+    const char *start = p;
+    while (*p && *p != ',' && *p != ';' && *p != '=' && *p != ' ' && *p != '\t')
+        p++;
+    *len = (size_t)(p - start);
+    *cursor = p;
+    return start;
+}
+
+/* Skips the rest of a preference (its value and parameters), minding quoted strings. */
+static const char *pref_skip(const char *p)
+{
+    int quoted = 0;
+    while (*p && (quoted || *p != ',')) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == '\\' && quoted && p[1])
+            p++;
+        p++;
+    }
+    return p;
+}
+
 int cf_prefer_respond_async(const char *prefer)
 {
-    if (prefer == NULL)
-        return 0;
-    const char *p = prefer;
-    while (*p) {
-        /* one preference: token [= value] *( ; param ) up to a comma */
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p && *p != ',' && *p != ';' && *p != '=' && *p != ' ' && *p != '\t')
-            p++;
-        size_t len = (size_t)(p - start);
-        if (len == 13 && strncasecmp(start, "respond-async", 13) == 0)
+    const char *p = prefer, *tok;
+    size_t len;
+    while (p && (tok = pref_token(&p, &len)) != NULL) {
+        if (len == 13 && strncasecmp(tok, "respond-async", 13) == 0)
             return 1;
-        /* skip the rest of this preference, minding quoted strings */
-        int quoted = 0;
-        while (*p && (quoted || *p != ',')) {
-            if (*p == '"')
-                quoted = !quoted;
-            else if (*p == '\\' && quoted && p[1])
-                p++;
-            p++;
-        }
+        p = pref_skip(p);
     }
     return 0;
 }
@@ -79,17 +94,10 @@ int cf_parse_duration(const char *text, double *seconds)
 
 int cf_prefer_wait(const char *prefer, double *seconds)
 {
-    if (prefer == NULL)
-        return 0;
-    const char *p = prefer;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p && *p != ',' && *p != ';' && *p != '=' && *p != ' ' && *p != '\t')
-            p++;
-        size_t len = (size_t)(p - start);
-        if (len == 4 && strncasecmp(start, "wait", 4) == 0) {
+    const char *p = prefer, *tok;
+    size_t len;
+    while (p && (tok = pref_token(&p, &len)) != NULL) {
+        if (len == 4 && strncasecmp(tok, "wait", 4) == 0) {
             while (*p == ' ' || *p == '\t')
                 p++;
             *seconds = 60; /* Replicate's default */
@@ -104,14 +112,7 @@ int cf_prefer_wait(const char *prefer, double *seconds)
             }
             return 1;
         }
-        int quoted = 0;
-        while (*p && (quoted || *p != ',')) {
-            if (*p == '"')
-                quoted = !quoted;
-            else if (*p == '\\' && quoted && p[1])
-                p++;
-            p++;
-        }
+        p = pref_skip(p);
     }
     return 0;
 }

@@ -26,7 +26,7 @@ start_redis() {
 rc() { redis-cli -p "$RP" "$@"; }
 start_redis
 
-python3 "$ROOT/tests/integration/queue_hooks.py" "$T/hook.port" "$T/hooks" &
+"$PY" "$ROOT/tests/integration/queue_hooks.py" "$T/hook.port" "$T/hooks" &
 CF_PIDS="$CF_PIDS $!"
 for _ in $(seq 50); do [ -e "$T/hook.port" ] && break; sleep 0.1; done
 HOOK=http://127.0.0.1:$(cat "$T/hook.port")/hook
