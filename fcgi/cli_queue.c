@@ -98,11 +98,7 @@ static void *queue_main(void *arg)
 /* Waits up to seconds for the consumer thread to return. 1 if it did. */
 static int wait_finished(queue_thread *t, double seconds)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double end = (double)ts.tv_sec + ts.tv_nsec / 1e9 + seconds;
-    ts.tv_sec = (time_t)end;
-    ts.tv_nsec = (long)((end - (double)ts.tv_sec) * 1e9);
+    struct timespec ts = cf_realtime_after(seconds);
     pthread_mutex_lock(&t->mu);
     while (!t->finished) {
         if (pthread_cond_timedwait(&t->cond, &t->mu, &ts) == ETIMEDOUT)

@@ -206,9 +206,7 @@ static void *saver_main(void *arg)
         pthread_cond_broadcast(&rs->idle_cond);
         if (rs->stopping)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        struct timespec ts = cf_realtime_after(1.0);
         pthread_cond_timedwait(&rs->saver_cond, rs->cfg.lock, &ts);
     }
     pthread_mutex_unlock(rs->cfg.lock);
@@ -228,13 +226,7 @@ void cf_records_flush(cf_records *rs)
     while ((rs->busy || rs->jobs || (rs->dirty_head && !rs->dirty_head->failing)) &&
            cf_monotonic() < until) {
         pthread_cond_signal(&rs->saver_cond);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = cf_realtime_after(0.050);
         pthread_cond_timedwait(&rs->idle_cond, rs->cfg.lock, &ts);
     }
     pthread_mutex_unlock(rs->cfg.lock);

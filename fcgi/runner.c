@@ -824,13 +824,7 @@ int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(voi
     int gone = 0;
     cf_runner_lock(r);
     while (!cf_prediction_is_terminal(p)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = cf_realtime_after(0.100);
         pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
         if (gone || cf_prediction_is_terminal(p))
             continue;
@@ -860,13 +854,7 @@ int cf_runner_drain(cf_runner *r, double grace)
     r->draining = 1;
     cf_runner_wake(r);
     while (drain_pending(r) && cf_monotonic() < until) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = cf_realtime_after(0.050);
         pthread_cond_timedwait(&r->drained_cond, &r->lock, &ts);
     }
     int finished = !drain_pending(r);
@@ -929,11 +917,7 @@ int cf_runner_cancel(cf_runner *r, const char *id)
 
 void cf_runner_wait_change(cf_runner *r, cf_prediction *p, double seconds)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long ns = ts.tv_nsec + (long long)(seconds * 1e9);
-    ts.tv_sec += (time_t)(ns / 1000000000LL);
-    ts.tv_nsec = (long)(ns % 1000000000LL);
+    struct timespec ts = cf_realtime_after(seconds);
     pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
 }
 

@@ -800,13 +800,7 @@ static const char *user_healthcheck(cf_runner *r)
         }
         if (!waiting)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = cf_realtime_after(0.050);
         pthread_cond_timedwait(&r->ready_cond, &r->lock, &ts);
     }
     for (int i = 0; i < r->nslots; i++) {
@@ -907,13 +901,7 @@ int cf_runner_wait_ready_for(cf_runner *r, double max_seconds, int (*client_gone
             rc = -1;
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = cf_realtime_after(0.100);
         pthread_cond_timedwait(&r->ready_cond, &r->lock, &ts);
         if (client_gone) {
             cf_runner_unlock(r);
