@@ -55,6 +55,16 @@ static int submit_status(int code)
     return 500;
 }
 
+/* Waits (bounded) for the worker's setup() to end. 0 when it did; -1 when the
+ * request was answered (503: still starting) or its client went away. */
+static int wait_for_setup(cf_app *app, cf_request *req)
+{
+    int waited = cf_runner_wait_ready_for(app->runner, CF_SETUP_WAIT_MAX, client_gone, req);
+    if (waited == -1)
+        cf_respond_detail(req, 503, "the model is still starting: setup() has not finished");
+    return waited == 0 ? 0 : -1; /* -2: nobody to answer */
+}
+
 void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *put_id)
 {
     cf_error err;
@@ -135,13 +145,8 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     int ready = 0;
     schema = cf_runner_schema(app->runner, training, &ready, &err);
     if (ready == 0 && schema == NULL) {
-        int waited = cf_runner_wait_ready_for(app->runner, CF_SETUP_WAIT_MAX, client_gone, req);
-        if (waited == -2)
-            goto out; /* nobody to answer */
-        if (waited == -1) {
-            cf_respond_detail(req, 503, "the model is still starting: setup() has not finished");
+        if (wait_for_setup(app, req) != 0)
             goto out;
-        }
         json_decref(schema);
         schema = cf_runner_schema(app->runner, training, &ready, &err);
     }
@@ -208,13 +213,8 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
     }
 
     if (ready == 0) {
-        int waited = cf_runner_wait_ready_for(app->runner, CF_SETUP_WAIT_MAX, client_gone, req);
-        if (waited == -2)
-            goto out; /* nobody to answer */
-        if (waited == -1) {
-            cf_respond_detail(req, 503, "the model is still starting: setup() has not finished");
+        if (wait_for_setup(app, req) != 0)
             goto out;
-        }
         json_decref(cf_runner_schema(app->runner, training, &ready, &err));
         if (ready < 0) {
             cf_respond_detail(req, 503, err.msg);
