@@ -59,43 +59,72 @@ static entry *add_entry(cf_records *rs, const char *id)
     return e;
 }
 
-static void unlink_finished(cf_records *rs, entry *e)
+static void list_unlink(entry *e)
 {
+    entry_list *l = e->on;
     if (e->older)
         e->older->newer = e->newer;
-    else if (rs->oldest == e)
-        rs->oldest = e->newer;
+    else
+        l->oldest = e->newer;
     if (e->newer)
         e->newer->older = e->older;
-    else if (rs->newest == e)
-        rs->newest = e->older;
-    if (e->bytes > 0)
-        rs->nfinished--;
+    else
+        l->newest = e->older;
     e->older = e->newer = NULL;
+    e->on = NULL;
+}
+
+static void list_append(entry_list *l, entry *e)
+{
+    e->older = l->newest;
+    e->newer = NULL;
+    if (l->newest)
+        l->newest->newer = e;
+    else
+        l->oldest = e;
+    l->newest = e;
+    e->on = l;
+}
+
+/* Moves e, finished, to the end of list l. */
+static void move_to(cf_records *rs, entry *e, entry_list *l)
+{
+    if (e->on == &rs->leaving)
+        rs->leaving_bytes -= e->bytes - STUB_BYTES;
+    list_unlink(e);
+    list_append(l, e);
+    if (l == &rs->leaving)
+        rs->leaving_bytes += e->bytes - STUB_BYTES;
+}
+
+static void unlink_finished(cf_records *rs, entry *e)
+{
+    if (e->on == NULL)
+        return;
+    if (e->on == &rs->leaving)
+        rs->leaving_bytes -= e->bytes - STUB_BYTES;
+    list_unlink(e);
+    rs->nfinished--;
     rs->bytes -= e->bytes;
     e->bytes = 0;
 }
 
-/* Appends e, just finished, to the finished list and counts its bytes. */
+/* Appends e, just finished, to the bodies and counts its bytes. */
 static size_t record_bytes(const cf_prediction *p);
 static void link_finished(cf_records *rs, entry *e)
 {
     e->bytes = STUB_BYTES + record_bytes(e->p);
     rs->bytes += e->bytes;
     rs->nfinished++;
-    e->older = rs->newest;
-    e->newer = NULL;
-    if (rs->newest)
-        rs->newest->newer = e;
-    else
-        rs->oldest = e;
-    rs->newest = e;
+    list_append(&rs->bodies, e);
 }
 
 /* Drops e from the index (not from the saver's queue: the caller checks). */
 void cf_rec_drop(cf_records *rs, entry *e)
 {
     unlink_finished(rs, e);
+    if (e->spilled.seg)
+        cf_rec_add_job(rs, NULL, &e->spilled, NULL);
     for (entry **pp = &rs->buckets[cf_hash_string(e->id) % rs->nbuckets]; *pp;
          pp = &(*pp)->next) {
         if (*pp == e) {
@@ -181,28 +210,47 @@ static void changed(cf_records *rs, cf_prediction *p)
  * final state is in a file leave memory; those not in a file yet are
  * written first (spilled); if stubs alone are over it, the oldest
  * delivered ones are forgotten. Lock held. */
+/* e's body leaves memory: only its file has it now. */
+static void to_stub(cf_records *rs, entry *e)
+{
+    move_to(rs, e, &rs->stubs);
+    rs->bytes -= e->bytes - STUB_BYTES;
+    e->bytes = STUB_BYTES;
+    cf_prediction_decref(e->p);
+    e->p = NULL;
+}
+
+static int in_file(const entry *e)
+{
+    return e->saved_once && e->written == e->version && !e->queued;
+}
+
 void cf_rec_enforce_budget(cf_records *rs)
 {
-    for (entry *e = rs->oldest; e && rs->bytes > rs->cfg.keep_bytes; e = e->newer) {
-        if (e->p == NULL)
-            continue;
-        if (e->saved_once && e->written == e->version && !e->queued) {
-            rs->bytes -= e->bytes - STUB_BYTES;
-            e->bytes = STUB_BYTES;
-            cf_prediction_decref(e->p);
-            e->p = NULL;
-        } else if (!e->failing) {
+    entry *e;
+    while (rs->bytes - rs->leaving_bytes > rs->cfg.keep_bytes && (e = rs->bodies.oldest)) {
+        if (in_file(e)) {
+            to_stub(rs, e);
+        } else {
+            move_to(rs, e, &rs->leaving); /* leaves once the saver wrote it */
             cf_rec_queue_save(rs, e);
         }
     }
-    for (entry *e = rs->oldest, *next; e && rs->nfinished * STUB_BYTES > rs->cfg.keep_bytes;
+    for (entry *next; (e = rs->stubs.oldest) && rs->nfinished * STUB_BYTES > rs->cfg.keep_bytes;
          e = next) {
         next = e->newer;
-        if (e->p == NULL && e->phase == CF_PHASE_DELIVERED && !e->queued) {
-            cf_rec_add_job(rs, e->id, e->persistent, NULL);
-            cf_rec_drop(rs, e);
-        }
+        if (e->phase != CF_PHASE_DELIVERED || e->queued)
+            break; /* its webhook is still owed: the next finish tries again */
+        if (e->persistent)
+            cf_rec_add_job(rs, e->id, NULL, NULL);
+        cf_rec_drop(rs, e);
     }
+}
+
+void cf_rec_written(cf_records *rs, entry *e)
+{
+    if (e->on == &rs->leaving && in_file(e))
+        to_stub(rs, e);
 }
 
 /* ---- verbs ------------------------------------------------------------------- */
@@ -397,6 +445,7 @@ void cf_records_webhook_delivered(cf_records *rs, cf_prediction *p)
         size_t body = record_bytes(p);
         e->bytes += body;
         rs->bytes += body;
+        move_to(rs, e, &rs->bodies);
     }
     if (e && e->p == p)
         e->phase = p->phase;
@@ -422,13 +471,21 @@ cf_prediction *cf_records_find(cf_records *rs, const char *id)
     entry *e = cf_rec_find(rs, id);
     cf_prediction *p = e ? e->p : NULL;
     int persistent = e ? e->persistent : 0;
+    cf_spill_loc spilled = e ? e->spilled : (cf_spill_loc){0};
     if (p)
         cf_prediction_incref(p);
     pthread_mutex_unlock(rs->cfg.lock);
     if (p || e == NULL)
         return p;
     /* only a file has it now: read a copy back */
-    p = cf_state_load(persistent ? rs->cfg.state : rs->spill, id);
+    if (persistent) {
+        p = cf_state_load(rs->cfg.state, id);
+    } else {
+        size_t len = 0;
+        char *text = cf_spill_read(rs->spill, &spilled, &len);
+        p = text ? cf_state_parse(text, len, id) : NULL;
+        free(text);
+    }
     if (p && !cf_prediction_is_terminal(p)) {
         cf_prediction_decref(p);
         p = NULL;

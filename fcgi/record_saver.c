@@ -17,14 +17,16 @@
 
 static const char unavailable_msg[] = "state directory unavailable";
 
-void cf_rec_add_job(cf_records *rs, const char *id, int persistent, const char *dir)
+void cf_rec_add_job(cf_records *rs, const char *id, const cf_spill_loc *spilled,
+                    const char *dir)
 {
     job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return; /* a file left behind; the age expiry of the next start finds it */
     if (id)
         snprintf(j->id, sizeof j->id, "%s", id);
-    j->persistent = persistent;
+    if (spilled)
+        j->spilled = *spilled;
     j->dir = dir ? strdup(dir) : NULL;
     j->next = rs->jobs;
     rs->jobs = j;
@@ -97,7 +99,8 @@ static void run_jobs(cf_records *rs)
         cf_error_clear(&err);
         if (j->dir)
             end_tempdir(j->dir);
-        else if (cf_state_remove(j->persistent ? rs->cfg.state : rs->spill, j->id, &err) != CF_OK)
+        cf_spill_release(rs->spill, &j->spilled);
+        if (j->id[0] && cf_state_remove(rs->cfg.state, j->id, &err) != CF_OK)
             cf_log_warn("CF0322", "%s", err.msg);
         free(j->dir);
         free(j);
@@ -128,15 +131,23 @@ static int save_one(cf_records *rs)
     unsigned version = e->version;
     int running = p->phase == CF_PHASE_RUNNING;
     json_t *rec = cf_state_record_json(p, running, e->seq);
-    int is_new = !e->saved_once;
-    cf_state *dest = e->persistent ? rs->cfg.state : rs->spill;
+    int is_new = !e->saved_once, persistent = e->persistent;
     char id[128];
     snprintf(id, sizeof id, "%s", e->id);
     rs->busy = 1;
     pthread_mutex_unlock(rs->cfg.lock);
     cf_error err;
     cf_error_clear(&err);
-    int rc = cf_state_write(dest, id, rec, is_new, &err);
+    int rc;
+    cf_spill_loc spilled = {0};
+    if (persistent) {
+        rc = cf_state_write(rs->cfg.state, id, rec, is_new, &err);
+    } else {
+        char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+        rc = text ? cf_spill_append(rs->spill, text, strlen(text), &spilled, &err)
+                  : cf_error_set(&err, CF_ENOMEM, "out of memory spilling prediction %s", id);
+        free(text);
+    }
     json_decref(rec);
     pthread_mutex_lock(rs->cfg.lock);
     rs->busy = 0;
@@ -145,8 +156,15 @@ static int save_one(cf_records *rs)
     if (cf_rec_find(rs, id) != e || e->p != p) {
         if (cf_rec_find(rs, id) == e)
             cf_rec_queue_save(rs, e);
+        if (spilled.seg)
+            cf_rec_add_job(rs, NULL, &spilled, NULL);
         cf_prediction_decref(p);
         return 1;
+    }
+    if (spilled.seg) {
+        if (e->spilled.seg)
+            cf_rec_add_job(rs, NULL, &e->spilled, NULL); /* an older copy */
+        e->spilled = spilled;
     }
     if (rc != CF_OK) {
         if (!e->failing)
@@ -166,6 +184,7 @@ static int save_one(cf_records *rs)
             cf_rec_queue_save(rs, e);
         else if (e->persistent && p->phase == CF_PHASE_FINISHED && rs->durable)
             rs->durable(rs->durable_ctx, p);
+        cf_rec_written(rs, e);
         cf_rec_enforce_budget(rs);
     }
     cf_prediction_decref(p);
@@ -173,20 +192,28 @@ static int save_one(cf_records *rs)
     return 1;
 }
 
-/* Forgets finished records older than keep_seconds, and their files. */
-static void expire(cf_records *rs)
+/* Forgets the entries of l older than cutoff, and their files. */
+static void expire_list(cf_records *rs, entry_list *l, double cutoff)
 {
-    double cutoff = cf_now() - rs->cfg.keep_seconds;
-    for (entry *e = rs->oldest, *next; e; e = next) {
+    for (entry *e = l->oldest, *next; e; e = next) {
         next = e->newer;
         if (e->completed_at >= cutoff)
             break;
         if (e->phase != CF_PHASE_DELIVERED || e->queued)
             continue;
-        if (e->saved_once)
-            cf_rec_add_job(rs, e->id, e->persistent, NULL);
+        if (e->saved_once && e->persistent)
+            cf_rec_add_job(rs, e->id, NULL, NULL);
         cf_rec_drop(rs, e);
     }
+}
+
+/* Forgets finished records older than keep_seconds, and their files. */
+static void expire(cf_records *rs)
+{
+    double cutoff = cf_now() - rs->cfg.keep_seconds;
+    expire_list(rs, &rs->stubs, cutoff);
+    expire_list(rs, &rs->leaving, cutoff);
+    expire_list(rs, &rs->bodies, cutoff);
 }
 
 static void *saver_main(void *arg)
@@ -256,7 +283,6 @@ cf_records *cf_records_new(const cf_records_config *cfg, cf_error *err)
      * emptied at every start: they were never promised to survive one. */
     if (cfg->spill_dir) {
         snprintf(rs->spill_path, sizeof rs->spill_path, "%s", cfg->spill_dir);
-        nftw(rs->spill_path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     } else {
         const char *tmp = getenv("TMPDIR");
         snprintf(rs->spill_path, sizeof rs->spill_path, "%s/cog-fcgi-spill.XXXXXX",
@@ -270,17 +296,16 @@ cf_records *cf_records_new(const cf_records_config *cfg, cf_error *err)
     /* room to save the end of what was accepted when the disk fills up */
     if (cfg->state)
         cf_state_reserve(cfg->state, CF_RECORDS_RESERVE);
-    rs->spill = cf_state_open(rs->spill_path, err);
+    rs->spill = cf_spill_open(rs->spill_path, err);
     if (rs->spill == NULL)
         goto fail;
-    cf_state_set_scratch(rs->spill); /* emptied at every start: no fsync */
     if (pthread_create(&rs->thread, NULL, saver_main, rs) != 0) {
         cf_error_set(err, CF_EIO, "cannot start the saver thread");
         goto fail;
     }
     return rs;
 fail:
-    cf_state_free(rs->spill);
+    cf_spill_free(rs->spill);
     free(rs->buckets);
     free(rs);
     return NULL;
@@ -309,7 +334,7 @@ void cf_records_free(cf_records *rs)
         free(j->dir);
         free(j);
     }
-    cf_state_free(rs->spill);
+    cf_spill_free(rs->spill);
     nftw(rs->spill_path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     pthread_cond_destroy(&rs->saver_cond);
     pthread_cond_destroy(&rs->idle_cond);

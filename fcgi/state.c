@@ -27,7 +27,6 @@ struct cf_state {
     pthread_mutex_t reserve_lock;
     size_t reserve_bytes; /* wanted size of DIR/.reserve, 0 = none */
     int reserved;         /* DIR/.reserve exists */
-    int scratch;          /* files need not survive a crash: no fsync */
     char *dir;
     int dir_fd;  /* every file is opened relative to it */
     int lock_fd; /* holds the flock */
@@ -372,11 +371,6 @@ static void make_reserve(cf_state *s)
     pthread_mutex_unlock(&s->reserve_lock);
 }
 
-void cf_state_set_scratch(cf_state *s)
-{
-    s->scratch = 1;
-}
-
 void cf_state_reserve(cf_state *s, size_t bytes)
 {
     struct stat st;
@@ -420,7 +414,7 @@ static int replace_file(cf_state *s, const char *id, const char *name, const cha
     if (write_all(fd, data, len) != 0)
         goto fail;
     what = "fsync";
-    if (!s->scratch && fsync(fd) != 0)
+    if (fsync(fd) != 0)
         goto fail;
     what = "close";
     int rc = close(fd);
@@ -430,7 +424,7 @@ static int replace_file(cf_state *s, const char *id, const char *name, const cha
     what = "rename";
     if (renameat(s->dir_fd, tmp, s->dir_fd, name) != 0)
         goto fail;
-    if (!s->scratch && fsync(s->dir_fd) != 0) {
+    if (fsync(s->dir_fd) != 0) {
         int saved = errno;
         if (is_new)
             unlinkat(s->dir_fd, name, 0);
@@ -620,6 +614,25 @@ static cf_prediction *load_file(cf_state *s, const char *fname, unsigned long lo
     if (p == NULL)
         cf_log_error("CF0401", "skipping prediction record %s/%s: %s", s->dir, fname,
                      why ? why : "not a JSON object");
+    json_decref(rec);
+    return p;
+}
+
+cf_prediction *cf_state_parse(const char *text, size_t len, const char *id)
+{
+    char name[512];
+    const char *why = NULL;
+    json_error_t jerr;
+    unsigned long long seq = 0;
+    int running = 0, omitted = 0;
+    record_name(id, name);
+    json_t *rec = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+    cf_prediction *p = json_is_object(rec)
+                           ? record_parse(rec, name, &seq, &running, &omitted, &why)
+                           : NULL;
+    if (p == NULL)
+        cf_log_error("CF0401", "skipping spilled prediction record %s: %s", id,
+                     rec ? (why ? why : "not a JSON object") : jerr.text);
     json_decref(rec);
     return p;
 }

@@ -60,10 +60,6 @@ int cf_state_write(cf_state *s, const char *id, json_t *rec, int is_new, cf_erro
 int cf_state_save(cf_state *s, const cf_prediction *p, int running, unsigned long long seq,
                   int is_new, cf_error *err);
 
-/* Makes s a scratch directory (the record table's spill): its files need
- * not survive a crash, so writes skip both fsyncs. */
-void cf_state_set_scratch(cf_state *s);
-
 /* Keeps DIR/.reserve, bytes of space that only saves of accepted
  * predictions may use once the disk is full (a save that fails with ENOSPC
  * releases it and tries again; it is made again when there is room). */
@@ -72,6 +68,11 @@ void cf_state_reserve(cf_state *s, size_t bytes);
 /* Reads id's record back from disk (a new record, refs = 1), or NULL when
  * there is none (or it cannot be read: logged). */
 cf_prediction *cf_state_load(cf_state *s, const char *id);
+
+/* The record id in text (as cf_state_write stores one: the spill keeps the
+ * same text), a new record (refs = 1), or NULL (logged) when text is not
+ * id's record. */
+cf_prediction *cf_state_parse(const char *text, size_t len, const char *id);
 
 /* Removes id's file. A missing file is not an error. CF_EIO otherwise. */
 int cf_state_remove(cf_state *s, const char *id, cf_error *err);
