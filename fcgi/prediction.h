@@ -50,6 +50,8 @@ typedef struct cf_prediction {
     unsigned long long seq;   /* arrival order, for the state directory */
     int saved_new;            /* its accepted state is in the state directory */
     int prepared;             /* its file inputs are local: it may start (runner lock) */
+    int direct_waiter;        /* its request thread waits in cf_runner_run_direct: a
+                               * free slot may be handed to it (runner lock) */
     char log_carry[4];        /* the start of a UTF-8 sequence the last log chunk cut */
     size_t log_carry_len;
     char id[128];

@@ -181,10 +181,9 @@ static size_t record_bytes(const cf_prediction *p)
 
 /* ---- dirty records ------------------------------------------------------------ */
 
-void cf_rec_queue_save(cf_records *rs, entry *e)
+/* Appends e to the saver's queue (once). */
+static void enqueue(cf_records *rs, entry *e)
 {
-    if (e->queued)
-        return;
     e->queued = 1;
     e->dirty_next = NULL;
     if (rs->dirty_tail)
@@ -192,7 +191,28 @@ void cf_rec_queue_save(cf_records *rs, entry *e)
     else
         rs->dirty_head = e;
     rs->dirty_tail = e;
+}
+
+void cf_rec_queue_save(cf_records *rs, entry *e)
+{
+    if (e->queued)
+        return;
+    enqueue(rs, e);
     pthread_cond_signal(&rs->saver_cond);
+}
+
+/* Queues e to be written before it leaves memory. Nothing waits for such
+ * a write, so the saver is woken once per batch (an eighth of the budget,
+ * at most 1 MiB; else its one-second tick takes them) instead of once per
+ * prediction: at thousands a second each wake costs more than the write. */
+static void queue_spill(cf_records *rs, entry *e)
+{
+    if (e->queued)
+        return;
+    enqueue(rs, e);
+    size_t batch = rs->cfg.keep_bytes / 8 < (1u << 20) ? rs->cfg.keep_bytes / 8 : (1u << 20);
+    if (rs->leaving_bytes >= batch)
+        pthread_cond_signal(&rs->saver_cond);
 }
 
 /* p changed: persistent records are saved again. */
@@ -233,7 +253,7 @@ void cf_rec_enforce_budget(cf_records *rs)
             to_stub(rs, e);
         } else {
             move_to(rs, e, &rs->leaving); /* leaves once the saver wrote it */
-            cf_rec_queue_save(rs, e);
+            queue_spill(rs, e);
         }
     }
     for (entry *next; (e = rs->stubs.oldest) && rs->nfinished * STUB_BYTES > rs->cfg.keep_bytes;

@@ -218,6 +218,7 @@ static void expire(cf_records *rs)
 
 static void *saver_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "cf-saver"); /* top -H, ps -L */
     cf_records *rs = arg;
     pthread_mutex_lock(rs->cfg.lock);
     for (;;) {

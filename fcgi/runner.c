@@ -191,27 +191,41 @@ static cf_prediction *queue_pop(cf_runner *r)
     return p;
 }
 
-/* The first queued prediction that may start: one whose file inputs are
- * local, and while draining only a sync one (its client waits on the
- * connection; async ones stay queued on disk for the next start). Ended
- * ones come out too, to be dropped. Removed from the queue, or NULL. */
-static cf_prediction *queue_take(cf_runner *r)
+/* Where the first queued prediction that may start is: one whose file
+ * inputs are local, and while draining only a sync one (its client waits
+ * on the connection; async ones stay queued on disk for the next start).
+ * Ended ones count too, to be dropped. Its position from the head, or -1. */
+static long queue_first(cf_runner *r)
 {
     for (size_t i = 0; i < r->qlen; i++) {
-        size_t k = (r->qhead + i) % r->qcap;
-        cf_prediction *p = r->queue[k];
+        cf_prediction *p = r->queue[(r->qhead + i) % r->qcap];
         int ended = cf_prediction_is_terminal(p);
         if (!ended && !p->prepared)
             continue; /* its files are still on their way: the next one goes first */
         if (!ended && r->draining && p->is_async && r->cfg.state)
             continue;
-        for (size_t j = i; j > 0; j--) /* close the gap towards the head */
-            r->queue[(r->qhead + j) % r->qcap] = r->queue[(r->qhead + j - 1) % r->qcap];
-        r->qhead = (r->qhead + 1) % r->qcap;
-        r->qlen--;
-        return p;
+        return (long)i;
     }
-    return NULL;
+    return -1;
+}
+
+/* Removes the prediction at position i from the head and returns it. */
+static cf_prediction *queue_remove(cf_runner *r, size_t i)
+{
+    cf_prediction *p = r->queue[(r->qhead + i) % r->qcap];
+    for (size_t j = i; j > 0; j--) /* close the gap towards the head */
+        r->queue[(r->qhead + j) % r->qcap] = r->queue[(r->qhead + j - 1) % r->qcap];
+    r->qhead = (r->qhead + 1) % r->qcap;
+    r->qlen--;
+    return p;
+}
+
+/* The first queued prediction that may start (queue_first), removed from
+ * the queue, or NULL. */
+static cf_prediction *queue_take(cf_runner *r)
+{
+    long i = queue_first(r);
+    return i < 0 ? NULL : queue_remove(r, (size_t)i);
 }
 
 /* Whether anything the drain waits for is left: the running prediction
@@ -271,6 +285,28 @@ static void boot_for_queue(cf_runner *r)
     }
 }
 
+/* Whether p may go to s as a direct run: its request thread waits to
+ * talk to the worker itself, and s runs one prediction at a time. */
+static int hands_over(const struct cf_wslot *s, const cf_prediction *p)
+{
+    return p->direct_waiter && s->capacity == 1 && !s->reading && !s->direct;
+}
+
+/* Starts p on s: a direct run wakes p's request thread, which sends the
+ * frame and reads the answers itself (no hand-off through the runner
+ * thread), anything else is sent from here. */
+static void start_on(cf_runner *r, struct cf_wslot *s, cf_prediction *p)
+{
+    cf_runner_add_running(s, p);
+    if (hands_over(s, p)) {
+        s->direct = 1;
+        s->direct_epoch++;
+        pthread_cond_broadcast(&p->done_cond);
+    } else {
+        cf_rw_send_prediction(r, s, p);
+    }
+}
+
 static void dispatch(cf_runner *r)
 {
     cf_prediction *p;
@@ -281,12 +317,29 @@ static void dispatch(cf_runner *r)
                 cf_prediction_decref(p);
                 continue;
             }
-            cf_runner_add_running(s, p);
-            cf_rw_send_prediction(r, s, p);
+            start_on(r, s, p);
         }
     }
     if (r->qlen > 0)
         boot_for_queue(r);
+}
+
+int cf_runner_hand_over(cf_runner *r, struct cf_wslot *s)
+{
+    long i;
+    while (slot_free(s) && !r->stopping && (i = queue_first(r)) >= 0) {
+        cf_prediction *p = r->queue[(r->qhead + (size_t)i) % r->qcap];
+        if (!cf_prediction_is_terminal(p) && !hands_over(s, p))
+            return 0; /* the runner thread sends it */
+        queue_remove(r, (size_t)i);
+        if (cf_prediction_is_terminal(p)) {
+            cf_prediction_decref(p);
+            continue;
+        }
+        start_on(r, s, p);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- file inputs, before the slot ------------------------------------ */
@@ -431,8 +484,19 @@ static void read_frame(cf_runner *r, struct cf_wslot *s)
     }
 }
 
+/* What the runner thread waits for on s's frames. An idle worker sends
+ * nothing unasked, so only its end (POLLHUP) is watched: a request
+ * thread that then runs a prediction on it directly gets the answer
+ * without waking this thread, whose poll set it cannot change. */
+static short ipc_events(const struct cf_wslot *s)
+{
+    int expecting = s->state != W_READY || s->nrun > 0 || s->hc_sent > 0;
+    return expecting ? POLLIN : 0;
+}
+
 static void *runner_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "cf-runner"); /* top -H, ps -L */
     cf_runner *r = arg;
     struct pollfd fds[CF_MAX_WORKERS * 2 + 3];
     struct polled pl[CF_MAX_WORKERS];
@@ -458,7 +522,7 @@ static void *runner_main(void *arg)
             if (s->proc.pid > 0) {
                 if (!s->direct) {
                     pl[i].ipc_i = nfds;
-                    fds[nfds++] = (struct pollfd){.fd = s->proc.ipc_fd, .events = POLLIN};
+                    fds[nfds++] = (struct pollfd){.fd = s->proc.ipc_fd, .events = ipc_events(s)};
                 }
                 if (s->proc.log_fd >= 0) {
                     pl[i].log_i = nfds;
@@ -557,6 +621,7 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     }
     r->cfg = *cfg;
     r->wake[0] = r->wake[1] = -1;
+    r->usage_fd = -1;
     r->spare.ipc_fd = r->spare.log_fd = -1;
     r->nslots = cfg->workers > 0 ? cfg->workers : 1;
     if (r->nslots > CF_MAX_WORKERS)
@@ -705,6 +770,8 @@ void cf_runner_free(cf_runner *r)
     free(r->queue);
     close(r->wake[0]);
     close(r->wake[1]);
+    if (r->usage_fd >= 0)
+        close(r->usage_fd);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->ready_cond);
     pthread_cond_destroy(&r->drained_cond);
@@ -799,7 +866,11 @@ int cf_runner_submit(cf_runner *r, cf_prediction *p, json_t **accepted, cf_error
         idle->direct_epoch++;
     } else {
         queue_push(r, p); /* fails only out of memory: recovered ones may exceed --queue */
-        cf_runner_wake(r);
+        /* With every slot busy a sync p is handed over when one frees up
+         * (cf_runner_hand_over, or the runner's dispatch after a frame):
+         * the runner thread has nothing to do now. */
+        if (p->is_async || !p->prepared || free_slots(r) > 0)
+            cf_runner_wake(r);
     }
 out:
     cf_runner_unlock(r);

@@ -95,6 +95,8 @@ struct cf_runner {
                             * Python and cog loaded, waiting to become a slot's (pid 0: none) */
     int spare_ready;       /* its standby frame came */
     double spare_next;     /* monotonic time a spare may be started again */
+    int usage_fd;          /* the usage log, open (usage.c), or -1 */
+    double usage_checked;  /* monotonic time the log's path was last looked at */
 };
 
 /* runner.c */
@@ -155,6 +157,10 @@ int cf_rw_send_prediction(cf_runner *r, struct cf_wslot *s, cf_prediction *p);
 double cf_rw_spare_tick(cf_runner *r);
 /* The spare's ipc fd is readable: its standby frame, a log, or EOF. */
 void cf_rw_spare_frame(cf_runner *r);
+/* Hands s, free after a direct run, to the first queued prediction if its
+ * request thread waits to run it directly (cf_runner_run_direct); 1 if it
+ * did, 0 when the runner thread must dispatch. runner.c. */
+int cf_runner_hand_over(cf_runner *r, struct cf_wslot *s);
 /* Name of a slot's state for health and /metrics: offline, booting,
  * active, idle, setup_failed, defunct. */
 const char *cf_rw_state_name(const struct cf_wslot *s);

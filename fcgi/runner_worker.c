@@ -968,59 +968,104 @@ int cf_rw_send_prediction(cf_runner *r, struct cf_wslot *s, cf_prediction *p)
     return 0;
 }
 
+/* Talks to s's worker for p, which s runs directly for this thread: sends
+ * the predict frame and reads frames until p leaves s. *gone follows the
+ * client (1: it went away, 2: and p was canceled for it). Lock held. */
+static void run_on_slot(cf_runner *r, struct cf_wslot *s, cf_prediction *p,
+                        int (*client_gone)(void *), void *ctx, int *gone)
+{
+    if (p->deadline > 0)
+        cf_runner_wake(r); /* its timer joins the runner's poll timeout */
+    if (cf_rw_send_prediction(r, s, p) != 0)
+        return;
+    while (cf_runner_slot_of(r, p) == s) {
+        int fd = s->proc.ipc_fd, encode = cf_rw_wants_encoding(s, NULL);
+        cf_runner_unlock(r);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, 100);
+        json_t *msg = NULL;
+        cf_error err;
+        cf_error_clear(&err);
+        if (n > 0) {
+            msg = cf_ipc_recv(fd, &err);
+            cf_rw_encode_frame(encode, msg);
+        } else if (!*gone && client_gone(ctx))
+            *gone = 1;
+        cf_runner_lock(r);
+        if (*gone == 1 && cf_runner_slot_of(r, p) == s && !p->cancel_requested) {
+            cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
+            cf_rw_cancel(r, s, p, NULL);
+            cf_runner_wake(r);
+            *gone = 2;
+        }
+        if (n <= 0)
+            continue;
+        if (msg == NULL) {
+            if (strcmp(err.msg, "eof") != 0)
+                cf_log_error("CF0311", "worker protocol error: %s", err.msg);
+            cf_rw_died(r, s);
+            break;
+        }
+        cf_rw_frame(r, s, msg);
+        json_decref(msg);
+    }
+}
+
+/* Whether the runner thread must look at the pool after a direct run on s
+ * ended and nothing queued took s: something waits, s changed state, or a
+ * timer (idle, kill) depends on it. Lock held. */
+static int runner_has_work(const cf_runner *r, const struct cf_wslot *s)
+{
+    return r->qlen > 0 || s->state != W_READY || s->reload_pending || s->kill_at > 0 ||
+           s->hc_sent > 0 || r->cfg.idle_timeout > 0 || r->draining || r->stopping;
+}
+
 int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx)
 {
     int gone = 0;
     cf_runner_lock(r);
     if (!p->prepared) {
-        /* its files first, on this thread; then the runner starts it */
+        /* its files first, on this thread; then it waits for a slot */
         cf_runner_unlock(r);
         cf_runner_prepare_files(r, p);
-        return cf_runner_wait_client(r, p, client_gone, ctx);
+        cf_runner_lock(r);
     }
-    struct cf_wslot *s = cf_runner_slot_of(r, p);
-    if (s == NULL || !s->direct) {
+    /* While p waits, a slot that frees up is handed to this thread
+     * (cf_runner_hand_over), which then runs p as the fast path of
+     * cf_runner_submit does: the runner thread never carries its frames. */
+    p->direct_waiter = 1;
+    while (!cf_prediction_is_terminal(p)) {
+        struct cf_wslot *s = cf_runner_slot_of(r, p);
+        if (s && s->direct && s->nrun == 1 && s->run[0] == p) {
+            run_on_slot(r, s, p, client_gone, ctx, &gone);
+            s->direct = 0;
+            p->direct_waiter = 0;
+            if (!cf_runner_hand_over(r, s) && runner_has_work(r, s))
+                cf_runner_wake(r); /* the runner reads frames again, starts what is queued */
+            continue;
+        }
+        struct timespec ts = cf_realtime_after(0.100);
+        pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
+        if (gone || cf_prediction_is_terminal(p))
+            continue;
         cf_runner_unlock(r);
-        return cf_runner_wait_client(r, p, client_gone, ctx);
-    }
-    if (cf_rw_send_prediction(r, s, p) == 0) {
-        while (cf_runner_slot_of(r, p) == s) {
-            int fd = s->proc.ipc_fd, encode = cf_rw_wants_encoding(s, NULL);
-            cf_runner_unlock(r);
-            struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            int n = poll(&pfd, 1, 100);
-            json_t *msg = NULL;
-            cf_error err;
-            cf_error_clear(&err);
-            if (n > 0) {
-                msg = cf_ipc_recv(fd, &err);
-                cf_rw_encode_frame(encode, msg);
-            } else if (!gone && client_gone(ctx))
-                gone = 1;
-            cf_runner_lock(r);
-            if (gone == 1 && cf_runner_slot_of(r, p) == s && !p->cancel_requested) {
-                cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
-                cf_rw_cancel(r, s, p, NULL);
-                cf_runner_wake(r);
-                gone = 2;
-            }
-            if (n <= 0)
-                continue;
-            if (msg == NULL) {
-                if (strcmp(err.msg, "eof") != 0)
-                    cf_log_error("CF0311", "worker protocol error: %s", err.msg);
-                cf_rw_died(r, s);
-                break;
-            }
-            cf_rw_frame(r, s, msg);
-            json_decref(msg);
+        gone = client_gone(ctx);
+        cf_runner_lock(r);
+        if (!gone || cf_prediction_is_terminal(p) || p->cancel_requested)
+            continue;
+        cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
+        s = cf_runner_slot_of(r, p);
+        if (s && !s->direct) {
+            cf_rw_cancel(r, s, p, NULL); /* the runner thread carries its frames */
+            cf_runner_wake(r);
+        } else {
+            /* queued, or handed to this thread and not sent: it never runs */
+            p->cancel_requested = 1;
+            if (s == NULL)
+                cf_runner_end(r, p, CF_STATUS_CANCELED, NULL);
         }
     }
-    s->direct = 0;
-    cf_runner_wake(r); /* the runner reads frames again and starts what is queued */
+    p->direct_waiter = 0;
     cf_runner_unlock(r);
-    if (!cf_prediction_is_terminal(p))
-        return cf_runner_wait_client(r, p, client_gone, ctx) || gone;
     return gone != 0;
 }
-

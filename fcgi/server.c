@@ -279,6 +279,7 @@ static int readable_now(int fd)
 
 static void *connection_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "cf-conn"); /* top -H, ps -L */
     const cf_server_config *cfg = arg;
     FCGX_Request fcgx;
     /* No listening socket: see the comment at the top. */

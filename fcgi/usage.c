@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -28,6 +29,29 @@ static double seconds(double t)
 static double metric(const cf_prediction *p, const char *name)
 {
     return p->metrics ? json_number_value(json_object_get(p->metrics, name)) : 0;
+}
+
+/* The usage log's descriptor, kept open (O_APPEND): an open and a close
+ * per prediction cost more than the line. Once a second the path is
+ * looked at again, so a log rotated by rename (logrotate's create) or
+ * removed is followed within a second. -1 when it cannot be opened. */
+static int usage_fd(cf_runner *r)
+{
+    double now = cf_monotonic();
+    if (r->usage_fd >= 0 && now - r->usage_checked < 1.0)
+        return r->usage_fd;
+    struct stat path_st, fd_st;
+    if (r->usage_fd >= 0 && stat(r->cfg.usage_path, &path_st) == 0 &&
+        fstat(r->usage_fd, &fd_st) == 0 && path_st.st_ino == fd_st.st_ino &&
+        path_st.st_dev == fd_st.st_dev) {
+        r->usage_checked = now;
+        return r->usage_fd;
+    }
+    if (r->usage_fd >= 0)
+        close(r->usage_fd);
+    r->usage_fd = open(r->cfg.usage_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    r->usage_checked = now;
+    return r->usage_fd;
 }
 
 void cf_usage_append(cf_runner *r, const struct cf_wslot *s, const cf_prediction *p)
@@ -57,13 +81,11 @@ void cf_usage_append(cf_runner *r, const struct cf_wslot *s, const cf_prediction
     }
     size_t n = strlen(text);
     text[n] = '\n'; /* json_dumps leaves room only for the NUL: write n + 1 below */
-    int fd = open(r->cfg.usage_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int fd = usage_fd(r);
     ssize_t w = fd >= 0 ? write(fd, text, n + 1) : -1;
     if (w != (ssize_t)(n + 1))
         cf_log_error("CF0901", "usage log %s: cannot append the line of %s: %s",
                      r->cfg.usage_path, p->id, fd < 0 || w < 0 ? strerror(errno) : "short write");
-    if (fd >= 0)
-        close(fd);
     free(text);
 }
 

@@ -372,6 +372,7 @@ static void wait_until(cf_webhooks *w, double when)
 
 static void *sender_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "cf-webhook"); /* top -H, ps -L */
     cf_webhooks *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
