@@ -26,9 +26,11 @@ typedef struct buf {
     cf_json_sink sink;       /* or NULL */
     void *ctx;
     int failed;              /* the sink failed: stop producing */
-    char stage[16384];       /* sink mode: small pieces gathered */
+    char *stage;             /* sink mode: small pieces gathered (CF_JSON_STAGE bytes) */
     size_t staged;
 } buf;
+
+#define CF_JSON_STAGE 16384
 
 /* Pieces at least this long skip the staging buffer in sink mode. */
 #define CF_JSON_DIRECT_MIN 4096
@@ -46,9 +48,9 @@ static void put(buf *b, const char *s, size_t n)
     if (b->counting || b->oom || b->failed)
         return;
     if (b->sink != NULL) {
-        if (n >= CF_JSON_DIRECT_MIN || b->staged + n > sizeof b->stage) {
+        if (n >= CF_JSON_DIRECT_MIN || b->staged + n > CF_JSON_STAGE) {
             flush_stage(b);
-            if (n >= CF_JSON_DIRECT_MIN || n > sizeof b->stage) {
+            if (n >= CF_JSON_DIRECT_MIN || n > CF_JSON_STAGE) {
                 if (!b->failed && b->sink(b->ctx, s, n) != 0)
                     b->failed = 1;
                 return;
@@ -170,48 +172,38 @@ static void put_value(buf *b, const json_t *v)
 char *cf_json_dumps(const json_t *v)
 {
     /* Sized by a counting pass first: one allocation, no realloc copies. */
-    buf *b = calloc(1, sizeof *b);
-    if (b == NULL)
+    buf b = {0};
+    b.cap = cf_json_length(v) + 1;
+    b.data = malloc(b.cap);
+    if (b.data == NULL)
         return NULL;
-    b->cap = cf_json_length(v) + 1;
-    b->data = malloc(b->cap);
-    if (b->data == NULL) {
-        free(b);
+    b.data[0] = '\0';
+    put_value(&b, v);
+    if (b.oom) {
+        free(b.data);
         return NULL;
     }
-    b->data[0] = '\0';
-    put_value(b, v);
-    char *text = b->data;
-    if (b->oom) {
-        free(text);
-        text = NULL;
-    }
-    free(b);
-    return text;
+    return b.data;
 }
 
 size_t cf_json_length(const json_t *v)
 {
-    buf b;
-    b.count = 0;
+    buf b = {0};
     b.counting = 1;
-    b.oom = 0;
-    b.failed = 0;
-    b.sink = NULL;
     put_value(&b, v);
     return b.count;
 }
 
 int cf_json_write(const json_t *v, cf_json_sink sink, void *ctx)
 {
-    buf *b = calloc(1, sizeof *b);
-    if (b == NULL)
+    buf b = {0};
+    b.stage = malloc(CF_JSON_STAGE);
+    if (b.stage == NULL)
         return -1;
-    b->sink = sink;
-    b->ctx = ctx;
-    put_value(b, v);
-    flush_stage(b);
-    int rc = b->failed ? -1 : 0;
-    free(b);
-    return rc;
+    b.sink = sink;
+    b.ctx = ctx;
+    put_value(&b, v);
+    flush_stage(&b);
+    free(b.stage);
+    return b.failed ? -1 : 0;
 }
