@@ -5,11 +5,41 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+static char *jansson_dumps(const json_t *msg)
+{
+    return json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static json_t *jansson_loads(const char *text, size_t len, cf_error *err)
+{
+    json_error_t jerr;
+    json_t *msg = json_loadb(text, len, 0, &jerr);
+    if (msg == NULL)
+        cf_error_set(err, CF_EPROTO, "bad IPC frame: %s", jerr.text);
+    return msg;
+}
+
+static cf_ipc_codec codec = {jansson_dumps, jansson_loads};
+
+void cf_ipc_set_codec(const cf_ipc_codec *c)
+{
+    codec = *c;
+}
+
+static void put_length(unsigned char *hdr, size_t n)
+{
+    hdr[0] = (unsigned char)((n >> 24) & 0xff);
+    hdr[1] = (unsigned char)((n >> 16) & 0xff);
+    hdr[2] = (unsigned char)((n >> 8) & 0xff);
+    hdr[3] = (unsigned char)(n & 0xff);
+}
 
 char *cf_ipc_encode(const json_t *msg, size_t *len_out, cf_error *err)
 {
-    char *payload = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *payload = codec.dumps(msg);
     if (payload == NULL) {
         cf_error_set(err, CF_ENOMEM, "cannot encode IPC message");
         return NULL;
@@ -21,10 +51,7 @@ char *cf_ipc_encode(const json_t *msg, size_t *len_out, cf_error *err)
         cf_error_set(err, CF_ENOMEM, "out of memory for IPC frame");
         return NULL;
     }
-    frame[0] = (char)((n >> 24) & 0xff);
-    frame[1] = (char)((n >> 16) & 0xff);
-    frame[2] = (char)((n >> 8) & 0xff);
-    frame[3] = (char)(n & 0xff);
+    put_length((unsigned char *)frame, n);
     memcpy(frame + 4, payload, n);
     free(payload);
     *len_out = n + 4;
@@ -33,12 +60,9 @@ char *cf_ipc_encode(const json_t *msg, size_t *len_out, cf_error *err)
 
 json_t *cf_ipc_decode(const char *payload, size_t len, cf_error *err)
 {
-    json_error_t jerr;
-    json_t *msg = json_loadb(payload, len, 0, &jerr);
-    if (msg == NULL) {
-        cf_error_set(err, CF_EPROTO, "bad IPC frame: %s", jerr.text);
+    json_t *msg = codec.loads(payload, len, err);
+    if (msg == NULL)
         return NULL;
-    }
     if (!json_is_object(msg) || !json_is_string(json_object_get(msg, "type"))) {
         json_decref(msg);
         cf_error_set(err, CF_EPROTO, "IPC frame is not an object with a type");
@@ -83,12 +107,27 @@ static ssize_t read_all(int fd, char *buf, size_t len)
 
 int cf_ipc_send(int fd, const json_t *msg, cf_error *err)
 {
-    size_t len = 0;
-    char *frame = cf_ipc_encode(msg, &len, err);
-    if (frame == NULL)
-        return err ? err->code : CF_ENOMEM;
-    int rc = write_all(fd, frame, len);
-    free(frame);
+    char *payload = codec.dumps(msg);
+    if (payload == NULL)
+        return cf_error_set(err, CF_ENOMEM, "cannot encode IPC message");
+    size_t n = strlen(payload);
+    unsigned char hdr[4];
+    put_length(hdr, n);
+    /* the header and the text in one write when they fit the socket */
+    struct iovec iov[2] = {{hdr, 4}, {payload, n}};
+    ssize_t w;
+    do
+        w = writev(fd, iov, 2);
+    while (w < 0 && errno == EINTR);
+    int rc = 0;
+    if (w < 0)
+        rc = -1;
+    else if ((size_t)w < 4)
+        rc = write_all(fd, (const char *)hdr + w, 4 - (size_t)w) != 0 ||
+             write_all(fd, payload, n) != 0 ? -1 : 0;
+    else if ((size_t)w < n + 4)
+        rc = write_all(fd, payload + (w - 4), n + 4 - (size_t)w);
+    free(payload);
     if (rc < 0)
         return cf_error_set(err, CF_EIO, "IPC write failed: %s", strerror(errno));
     return CF_OK;
