@@ -545,6 +545,7 @@ static void *runner_main(void *arg)
             fds[nfds++] = (struct pollfd){.fd = r->spare.log_fd, .events = POLLIN};
         }
         cf_runner_unlock(r);
+        cf_usage_flush(r);
         int n = poll(fds, (nfds_t)nfds, timeout);
         cf_runner_lock(r);
         if (n > 0 && fds[0].revents) {
@@ -622,6 +623,7 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     r->cfg = *cfg;
     r->wake[0] = r->wake[1] = -1;
     r->usage_fd = -1;
+    pthread_mutex_init(&r->usage_lock, NULL);
     r->spare.ipc_fd = r->spare.log_fd = -1;
     r->nslots = cfg->workers > 0 ? cfg->workers : 1;
     if (r->nslots > CF_MAX_WORKERS)
@@ -749,6 +751,7 @@ void cf_runner_stop(cf_runner *r)
         cf_prediction_decref(p);
     }
     cf_runner_unlock(r);
+    cf_usage_flush(r);
     cf_records_flush(r->records); /* what ended just now reaches the disk */
 }
 
@@ -777,8 +780,11 @@ void cf_runner_free(cf_runner *r)
     free(r->queue);
     close(r->wake[0]);
     close(r->wake[1]);
+    cf_usage_flush(r);
     if (r->usage_fd >= 0)
         close(r->usage_fd);
+    free(r->usage_buf);
+    pthread_mutex_destroy(&r->usage_lock);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->ready_cond);
     pthread_cond_destroy(&r->drained_cond);
@@ -990,6 +996,7 @@ int cf_runner_cancel(cf_runner *r, const char *id)
         cf_runner_end(r, p, CF_STATUS_CANCELED, NULL);
     }
     cf_runner_unlock(r);
+    cf_usage_flush(r);
     return rc;
 }
 

@@ -95,8 +95,11 @@ struct cf_runner {
                             * Python and cog loaded, waiting to become a slot's (pid 0: none) */
     int spare_ready;       /* its standby frame came */
     double spare_next;     /* monotonic time a spare may be started again */
-    int usage_fd;          /* the usage log, open (usage.c), or -1 */
+    int usage_fd;          /* the usage log, open (usage.c), or -1; usage_lock */
     double usage_checked;  /* monotonic time the log's path was last looked at */
+    char *usage_buf;       /* lines not written yet (lock) */
+    size_t usage_len, usage_cap;
+    pthread_mutex_t usage_lock; /* the one writer of the usage log */
 };
 
 /* runner.c */

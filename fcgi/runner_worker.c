@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "openapi.h"
 #include "upload.h"
+#include "usage.h"
 
 /* ---- logs -------------------------------------------------------------- */
 
@@ -1067,5 +1068,6 @@ int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void
     }
     p->direct_waiter = 0;
     cf_runner_unlock(r);
+    cf_usage_flush(r); /* p's line before its client has the answer */
     return gone != 0;
 }

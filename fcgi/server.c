@@ -148,9 +148,13 @@ static int peer_allowed(const struct sockaddr_storage *sa)
 
 /* Puts fd (back) into the shared set, armed for one event. A connection
  * the set has seen before is only re-armed; a new one is added. */
-static int watch_fd(int fd, uint32_t events)
+/* The event's data: the fd, and above it whether the connection has
+ * served a request already (then it is FastCGI, not a browser). */
+#define CF_SERVED ((uint64_t)1 << 32)
+
+static int watch_fd(int fd, uint32_t events, uint64_t served)
 {
-    struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.fd = fd};
+    struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.u64 = (uint32_t)fd | served};
     if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) == 0)
         return 0;
     if (errno == ENOENT && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
@@ -158,9 +162,9 @@ static int watch_fd(int fd, uint32_t events)
     return -1;
 }
 
-static void watch_connection(int fd)
+static void watch_connection(int fd, uint64_t served)
 {
-    if (watch_fd(fd, EPOLLIN | EPOLLRDHUP) != 0) {
+    if (watch_fd(fd, EPOLLIN | EPOLLRDHUP, served) != 0) {
         cf_log_error("CF0505", "cannot watch a FastCGI connection: %s", strerror(errno));
         close(fd);
     }
@@ -169,9 +173,10 @@ static void watch_connection(int fd)
 /* Answers the next request on connection fd with this thread's request
  * struct, then gives a kept connection back to the set; libfcgi closes any
  * other (and any that sent EOF or garbage instead of a request). */
-static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, int fd)
+static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, int fd,
+                             uint64_t served)
 {
-    if (cf_plain_http_detect(fd)) {
+    if (!served && cf_plain_http_detect(fd)) {
         cf_plain_http_answer(fd); /* curl at the FastCGI port: a 400 page saying so */
         return;
     }
@@ -179,7 +184,7 @@ static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, in
     if (more <= 0) {
         /* Only management records (answered), or EOF/error. */
         if (more == 0)
-            watch_connection(fd);
+            watch_connection(fd, served);
         else
             close(fd);
         return;
@@ -209,7 +214,7 @@ static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, in
     int kept = fcgx->ipcFd;
     fcgx->ipcFd = -1;
     if (kept >= 0)
-        watch_connection(kept);
+        watch_connection(kept, CF_SERVED);
 }
 
 /* Takes one connection from the listening socket and re-arms it for the
@@ -258,7 +263,7 @@ static int take_connection(int listen_fd)
             return -1;
         }
     }
-    if (__atomic_load_n(&listening, __ATOMIC_SEQ_CST) && watch_fd(listen_fd, EPOLLIN) != 0)
+    if (__atomic_load_n(&listening, __ATOMIC_SEQ_CST) && watch_fd(listen_fd, EPOLLIN, 0) != 0)
         cf_log_error("CF0507", "cannot watch the listening socket: %s", strerror(errno));
     if (fd < 0)
         return -1;
@@ -296,9 +301,9 @@ static void *connection_main(void *arg)
         }
         if (n <= 0)
             continue;
-        int fd = ev.data.fd;
+        int fd = (int)(uint32_t)ev.data.u64;
         if (fd != cfg->listen_fd) {
-            serve_connection(cfg, &fcgx, fd);
+            serve_connection(cfg, &fcgx, fd, ev.data.u64 & CF_SERVED);
             continue;
         }
         fd = take_connection(cfg->listen_fd);
@@ -307,9 +312,9 @@ static void *connection_main(void *arg)
         /* A web server sends its request right after connecting; one that
          * has not yet waits in the set like an idle kept connection. */
         if (readable_now(fd))
-            serve_connection(cfg, &fcgx, fd);
+            serve_connection(cfg, &fcgx, fd, 0);
         else
-            watch_connection(fd);
+            watch_connection(fd, 0);
     }
     FCGX_Free(&fcgx, 1);
     return NULL;
@@ -351,7 +356,7 @@ int cf_server_start(const cf_server_config *cfg, cf_error *err)
     if (epoll_fd < 0)
         return cf_error_set(err, CF_EIO, "epoll_create1: %s", strerror(errno));
     __atomic_store_n(&listening, 1, __ATOMIC_SEQ_CST);
-    if (watch_fd(cfg->listen_fd, EPOLLIN) != 0)
+    if (watch_fd(cfg->listen_fd, EPOLLIN, 0) != 0)
         return cf_error_set(err, CF_EIO, "cannot watch the listening socket: %s",
                             strerror(errno));
     pthread_attr_t attr;
@@ -424,7 +429,7 @@ void cf_server_stop_accepting(const cf_server_config *cfg)
                 continue;
             }
             prepare_connection(fd, &sa);
-            watch_connection(fd);
+            watch_connection(fd, 0);
         }
     }
     shutdown(cfg->listen_fd, SHUT_RDWR);

@@ -57,7 +57,7 @@ static size_t put_quoted(char *out, const char *s)
  * per prediction cost more than the line. Once a second the path is
  * looked at again, so a log rotated by rename (logrotate's create) or
  * removed is followed within a second. -1 when it cannot be opened. */
-static int usage_fd(cf_runner *r)
+static int usage_fd(cf_runner *r) /* usage_lock held */
 {
     double now = cf_monotonic();
     if (r->usage_fd >= 0 && now - r->usage_checked < 1.0)
@@ -112,14 +112,47 @@ void cf_usage_append(cf_runner *r, const struct cf_wslot *s, const cf_prediction
                           ",\"queue_time\":%s,\"boot_time\":%s,\"predict_time\":%s,"
                           "\"input_bytes\":%zu,\"output_bytes\":%zu}",
                           q, b, pt, json_bytes(p->input_echo), json_bytes(p->output));
-    size_t n = o;
-    text[n] = '\n'; /* the NUL's place: n + 1 bytes are written */
-    int fd = usage_fd(r);
-    ssize_t w = fd >= 0 ? write(fd, text, n + 1) : -1;
-    if (w != (ssize_t)(n + 1))
-        cf_log_error("CF0901", "usage log %s: cannot append the line of %s: %s",
-                     r->cfg.usage_path, p->id, fd < 0 || w < 0 ? strerror(errno) : "short write");
+    text[o++] = '\n'; /* the NUL's place */
+    /* onto the lines cf_usage_flush writes, without the lock */
+    if (r->usage_len + o > r->usage_cap) {
+        size_t ncap = r->usage_cap ? r->usage_cap : 4096;
+        while (ncap < r->usage_len + o)
+            ncap *= 2;
+        char *grown = realloc(r->usage_buf, ncap);
+        if (grown == NULL) {
+            cf_log_error("CF0901", "usage log: out of memory for %s", p->id);
+            free(text);
+            return;
+        }
+        r->usage_buf = grown;
+        r->usage_cap = ncap;
+    }
+    memcpy(r->usage_buf + r->usage_len, text, o);
+    r->usage_len += o;
     free(text);
+}
+
+void cf_usage_flush(cf_runner *r)
+{
+    if (r->cfg.usage_path == NULL)
+        return;
+    pthread_mutex_lock(&r->usage_lock); /* one writer: the lines stay in order */
+    cf_runner_lock(r);
+    char *lines = r->usage_buf;
+    size_t len = r->usage_len;
+    r->usage_buf = NULL;
+    r->usage_len = r->usage_cap = 0;
+    cf_runner_unlock(r);
+    if (len > 0) {
+        int fd = usage_fd(r);
+        ssize_t w = fd >= 0 ? write(fd, lines, len) : -1;
+        if (w != (ssize_t)len)
+            cf_log_error("CF0901", "usage log %s: cannot append %zu bytes of lines: %s",
+                         r->cfg.usage_path, len,
+                         fd < 0 || w < 0 ? strerror(errno) : "short write");
+    }
+    pthread_mutex_unlock(&r->usage_lock);
+    free(lines);
 }
 
 /* ---- cog-fcgi usage ---------------------------------------------------- */

@@ -15,11 +15,15 @@
 struct cf_runner;
 struct cf_wslot;
 
-/* Appends p's line to the runner's usage log (cfg.usage_path), with one
- * write(2) of O_APPEND: lines from concurrent ends never interleave. A
- * failure is logged (CF0901), never the prediction's. Lock held; s may be
- * NULL for a prediction that never reached a slot. */
+/* Adds p's line to those waiting for the runner's usage log
+ * (cfg.usage_path). Lock held; s may be NULL for a prediction that never
+ * reached a slot. No I/O: cf_usage_flush writes them. */
 void cf_usage_append(struct cf_runner *r, const struct cf_wslot *s, const cf_prediction *p);
+/* Writes the waiting lines with one write(2) of O_APPEND, without the
+ * runner's lock (it is taken briefly): whoever ended predictions calls it
+ * once it let go of the lock (a direct run's thread, the runner thread
+ * every turn). A failure is logged (CF0901), never the prediction's. */
+void cf_usage_flush(struct cf_runner *r);
 
 /* `cog-fcgi usage STATE_DIR [--by user|day] [--since DATE]`. Exit status. */
 int cf_usage_main(int argc, char **argv);
