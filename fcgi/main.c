@@ -13,7 +13,6 @@
 #include "cli.h"
 #include "cli_queue.h"
 #include "fetch_policy.h"
-#include "ipc_codec.h"
 #include "listen.h"
 #include "log.h"
 #include "opt_parse.h"
@@ -527,7 +526,6 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    cf_ipc_codec_install(); /* before any thread talks to a worker */
     if (argc < 2) {
         usage(stderr);
         return 2;

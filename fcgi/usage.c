@@ -12,7 +12,7 @@
 
 #include "clock.h"
 #include "json_out.h"
-#include "validate.h"
+#include "pyfloat.h"
 #include "log.h"
 #include "runner_int.h"
 

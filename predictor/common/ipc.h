@@ -65,17 +65,6 @@ int cf_ipc_send(int fd, const json_t *msg, cf_error *err);
  * boundary, CF_EPROTO for a torn frame or bad JSON. */
 json_t *cf_ipc_recv(int fd, cf_error *err);
 
-/* How frames become JSON and back. jansson's by default (the worker); the
- * front plugs in its own, several times faster per frame (fcgi/ipc_codec.c),
- * once, before any thread sends or receives. dumps returns malloc'd text
- * or NULL (out of memory); loads returns a new reference or NULL with err
- * set (CF_EPROTO for text that is not JSON, or CF_ENOMEM). */
-typedef struct cf_ipc_codec {
-    char *(*dumps)(const json_t *msg);
-    json_t *(*loads)(const char *text, size_t len, cf_error *err);
-} cf_ipc_codec;
-void cf_ipc_set_codec(const cf_ipc_codec *codec);
-
 /* Frame encoding without I/O, for tests and for callers with their own
  * buffers: returns a malloc'd buffer (caller frees) holding prefix+payload. */
 char *cf_ipc_encode(const json_t *msg, size_t *len_out, cf_error *err);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "pyfloat.h"
 #include "request_fields.h" /* the request-level half, for callers of both */
 
 /* Validates a prediction's `input` (borrowed, NULL or JSON null = {})
@@ -32,11 +33,6 @@ int cf_validate_input(const json_t *input_schema, const json_t *components, cons
 /* The cf_pylike_* helpers are plain C that reproduces what Python prints or
  * parses (repr, str.strip, float()); the cf_py_* names are kept for the
  * worker's calls into the embedded interpreter (predictor/worker/). */
-
-/* Python's repr() of a finite double ("1.0", "0.1", "1e+16", "1e-05"), the
- * way pydantic writes floats into messages and str() coerces them. out
- * should hold 32 bytes. Returns out. */
-char *cf_pylike_float_repr(double d, char *out, size_t outlen);
 
 /* ---- shared with request_fields.c; not for other callers ---- */
 

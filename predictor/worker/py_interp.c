@@ -174,10 +174,31 @@ cleanup:
 }
 
 /* Calls stream.flush() on sys.<name>, ignoring any error (a closed pipe). */
-static void flush_stream(const char *name)
+/* The stream last seen as sys.stdout or sys.stderr (a strong reference, so
+ * that no other object can take its address) and whether flushing it does
+ * nothing: cog._logs's wrapper of the worker's own unbuffered stream says
+ * so (cf_unbuffered). A flush costs thousands of instructions through
+ * the wrapper, and one happens before every frame. */
+struct known_stream {
+    PyObject *stream;
+    int unbuffered;
+};
+
+static void flush_stream(const char *name, struct known_stream *known)
 {
     PyObject *stream = PySys_GetObject(name); /* borrowed */
     if (stream == NULL || stream == Py_None)
+        return;
+    if (stream != known->stream) {
+        Py_XDECREF(known->stream);
+        Py_INCREF(stream);
+        known->stream = stream;
+        PyObject *flag = PyObject_GetAttrString(stream, "cf_unbuffered");
+        known->unbuffered = flag != NULL && PyObject_IsTrue(flag) == 1;
+        Py_XDECREF(flag);
+        PyErr_Clear();
+    }
+    if (known->unbuffered)
         return;
     PyObject *r = PyObject_CallMethod(stream, "flush", NULL);
     if (r == NULL)
@@ -187,8 +208,9 @@ static void flush_stream(const char *name)
 
 void cf_py_flush(void)
 {
+    static struct known_stream out, err;
     assert(PyGILState_Check());
-    flush_stream("stdout");
-    flush_stream("stderr");
+    flush_stream("stdout", &out);
+    flush_stream("stderr", &err);
     fflush(NULL);
 }

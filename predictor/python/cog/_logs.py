@@ -6,6 +6,7 @@ pipe the front copies as written; here sys.stdout and sys.stderr are wrapped to 
 whether the last character written was a newline, and end_lines() writes the missing one
 at the end of setup() and of each prediction.
 """
+import io
 import sys
 from typing import Any, List
 
@@ -17,6 +18,13 @@ class _LineTracker:
     def __init__(self, stream: Any):
         self._stream = stream
         self._open_line = False
+        # The worker's own streams write through to the fd (unbuffered stdio): flushing
+        # them does nothing, and the worker skips it before every frame (py_interp.c).
+        self.cf_unbuffered = bool(getattr(stream, "write_through", False)) and isinstance(
+            getattr(stream, "buffer", None), io.FileIO)
+
+    def flush(self) -> None:
+        self._stream.flush()
 
     def write(self, text: str) -> int:
         n = self._stream.write(text)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "json_scan.h"
-#include "validate.h"
+#include "pyfloat.h"
 
 /* Where the text goes: a growing buffer (cf_json_dumps), nowhere but a
  * count (cf_json_length), or a sink fed through a small staging buffer,
