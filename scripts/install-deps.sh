@@ -36,12 +36,14 @@ set -eu
 #                                   its answers (tests/data/cog-fixtures/record.py)
 #   libhiredis-dev                  the Redis client of `cog-fcgi queue` (linked into the front)
 #   redis-server redis-tools        tests/integration/queue.sh: a real Redis on 127.0.0.1, redis-cli
+#   prometheus                      promtool check metrics on GET /metrics (pool.sh); only its
+#                                   promtool is used (the package is 96 MB; no server is started by us)
 PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
 libcmocka-dev libpcre2-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
 python3-sklearn python3-pil python3-venv clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid libapache2-mod-xsendfile
 spawn-fcgi openssl systemd procps iproute2 libssl-dev chromium nodejs fonts-dejavu-core
 python3-requests uwsgi-core uwsgi-plugin-python3 python3-pydantic python3-fastapi
-python3-uvicorn python3-structlog libhiredis-dev redis-server redis-tools"
+python3-uvicorn python3-structlog libhiredis-dev redis-server redis-tools prometheus"
 # NodeSource's nodejs ships npm and conflicts with Debian's npm package.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
