@@ -129,7 +129,7 @@ check "cog-fcgi usage: alice's predict seconds are about 8" \
 curl -s -u alice:wonderland "$BASE/metrics" >"$T/metrics.txt"
 metric() { awk -v k="$1" 'index($0, k) == 1 { print $NF; exit }' "$T/metrics.txt"; }
 # promtool comes with Debian's prometheus package (scripts/install-deps.sh installs it)
-check "promtool is installed (Debian package prometheus)" command -v promtool
+check "promtool is installed (Debian package prometheus)" sh -c 'command -v promtool >/dev/null'
 check "/metrics passes promtool check metrics" sh -c "promtool check metrics <$T/metrics.txt"
 check "cog_predictions_total succeeded = 7" test "$(metric 'cog_predictions_total{model="pool",status="succeeded"}')" = 7
 check "cog_predictions_total failed = 1 (the crash)" test "$(metric 'cog_predictions_total{model="pool",status="failed"}')" = 1
