@@ -205,7 +205,7 @@ char *cf_spill_read(cf_spill *s, const cf_spill_loc *loc, size_t *len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            cf_log_error("CF0401", "cannot read a spilled record in %s/seg-%u: %s", s->dir,
+            cf_log_error("CF0407", "cannot read a spilled record in %s/seg-%u: %s", s->dir,
                          seg->id, n < 0 ? strerror(errno) : "short file");
             break;
         }

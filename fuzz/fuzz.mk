@@ -20,8 +20,8 @@ FUZZ_CFLAGS   = $(filter-out -O% -fsanitize% -fno-sanitize%,$(CFLAGS)) -g -O1 \
                 -fno-sanitize-recover=undefined -Ifuzz
 FUZZ_LIBS     = $(DEP_LIBS)
 
-FUZZ_SRC_body     := fcgi/body.c fcgi/json_in.c predictor/common/error.c
-FUZZ_SRC_validate := predictor/project/validate.c predictor/project/request_fields.c predictor/project/datauri.c predictor/project/base64.c predictor/common/error.c
+FUZZ_SRC_body     := fcgi/body.c predictor/common/json_in.c predictor/common/error.c
+FUZZ_SRC_validate := predictor/project/validate.c predictor/common/pyfloat.c predictor/project/request_fields.c predictor/project/datauri.c predictor/project/base64.c predictor/common/error.c
 FUZZ_SRC_datauri  := predictor/project/datauri.c predictor/project/base64.c predictor/common/error.c
 FUZZ_SRC_cogyaml  := predictor/project/cogyaml.c predictor/common/error.c
 
