@@ -247,13 +247,13 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         json_decref(accepted);
         goto out;
     }
-    if (cf_runner_run_direct(app->runner, p, client_gone, req) == 0) {
-        json_t *done = cf_runner_prediction_json(app->runner, p);
+    json_t *done = NULL;
+    if (cf_runner_run_direct(app->runner, p, client_gone, req, &done) == 0) {
         if (want_urls)
             cf_stream_add_urls(done, req, p->id, training);
         cf_respond_json(req, 200, done, NULL);
-        json_decref(done);
     }
+    json_decref(done); /* a client that went away gets nothing */
 
 out:
     cf_prediction_decref(p);

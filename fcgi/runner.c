@@ -624,6 +624,7 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     r->wake[0] = r->wake[1] = -1;
     r->usage_fd = -1;
     pthread_mutex_init(&r->usage_lock, NULL);
+    pthread_mutex_init(&r->usage_buf_lock, NULL);
     r->spare.ipc_fd = r->spare.log_fd = -1;
     r->nslots = cfg->workers > 0 ? cfg->workers : 1;
     if (r->nslots > CF_MAX_WORKERS)
@@ -785,6 +786,7 @@ void cf_runner_free(cf_runner *r)
         close(r->usage_fd);
     free(r->usage_buf);
     pthread_mutex_destroy(&r->usage_lock);
+    pthread_mutex_destroy(&r->usage_buf_lock);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->ready_cond);
     pthread_cond_destroy(&r->drained_cond);

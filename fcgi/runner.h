@@ -101,10 +101,13 @@ int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(voi
 int cf_runner_drain(cf_runner *r, double grace);
 
 /* Runs a sync prediction that cf_runner_submit accepted, on the calling
- * thread when the worker was idle (then this thread reads the worker's
- * frames itself), else waits as cf_runner_wait_client does. Returns 1 if
- * the client went away. */
-int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx);
+ * thread when the worker was idle or a slot is handed to it (then this
+ * thread reads the worker's frames itself), else waits as
+ * cf_runner_wait_client does. Returns 1 if the client went away. With
+ * final, *final receives p's response JSON (a new reference, NULL when out
+ * of memory) taken under the same hold of the lock that saw p end. */
+int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx,
+                         json_t **final);
 
 /* Reloads the project: a new worker with spec starts when the current
  * prediction has finished; queued predictions wait for it. The strings in

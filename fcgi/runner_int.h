@@ -97,8 +97,9 @@ struct cf_runner {
     double spare_next;     /* monotonic time a spare may be started again */
     int usage_fd;          /* the usage log, open (usage.c), or -1; usage_lock */
     double usage_checked;  /* monotonic time the log's path was last looked at */
-    char *usage_buf;       /* lines not written yet (lock) */
+    char *usage_buf;       /* lines not written yet (usage_buf_lock) */
     size_t usage_len, usage_cap;
+    pthread_mutex_t usage_buf_lock; /* taken inside the runner's lock, never around it */
     pthread_mutex_t usage_lock; /* the one writer of the usage log */
 };
 

@@ -1021,7 +1021,8 @@ static int runner_has_work(const cf_runner *r, const struct cf_wslot *s)
            s->hc_sent > 0 || r->cfg.idle_timeout > 0 || r->draining || r->stopping;
 }
 
-int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx)
+int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx,
+                         json_t **final)
 {
     int gone = 0;
     cf_runner_lock(r);
@@ -1067,6 +1068,8 @@ int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void
         }
     }
     p->direct_waiter = 0;
+    if (final)
+        *final = cf_prediction_to_json(p);
     cf_runner_unlock(r);
     cf_usage_flush(r); /* p's line before its client has the answer */
     return gone != 0;

@@ -113,13 +113,15 @@ void cf_usage_append(cf_runner *r, const struct cf_wslot *s, const cf_prediction
                           "\"input_bytes\":%zu,\"output_bytes\":%zu}",
                           q, b, pt, json_bytes(p->input_echo), json_bytes(p->output));
     text[o++] = '\n'; /* the NUL's place */
-    /* onto the lines cf_usage_flush writes, without the lock */
+    /* onto the lines cf_usage_flush writes, without the runner's lock */
+    pthread_mutex_lock(&r->usage_buf_lock);
     if (r->usage_len + o > r->usage_cap) {
         size_t ncap = r->usage_cap ? r->usage_cap : 4096;
         while (ncap < r->usage_len + o)
             ncap *= 2;
         char *grown = realloc(r->usage_buf, ncap);
         if (grown == NULL) {
+            pthread_mutex_unlock(&r->usage_buf_lock);
             cf_log_error("CF0901", "usage log: out of memory for %s", p->id);
             free(text);
             return;
@@ -129,6 +131,7 @@ void cf_usage_append(cf_runner *r, const struct cf_wslot *s, const cf_prediction
     }
     memcpy(r->usage_buf + r->usage_len, text, o);
     r->usage_len += o;
+    pthread_mutex_unlock(&r->usage_buf_lock);
     free(text);
 }
 
@@ -137,12 +140,12 @@ void cf_usage_flush(cf_runner *r)
     if (r->cfg.usage_path == NULL)
         return;
     pthread_mutex_lock(&r->usage_lock); /* one writer: the lines stay in order */
-    cf_runner_lock(r);
+    pthread_mutex_lock(&r->usage_buf_lock);
     char *lines = r->usage_buf;
     size_t len = r->usage_len;
     r->usage_buf = NULL;
     r->usage_len = r->usage_cap = 0;
-    cf_runner_unlock(r);
+    pthread_mutex_unlock(&r->usage_buf_lock);
     if (len > 0) {
         int fd = usage_fd(r);
         ssize_t w = fd >= 0 ? write(fd, lines, len) : -1;

@@ -20,7 +20,7 @@ struct cf_wslot;
  * reached a slot. No I/O: cf_usage_flush writes them. */
 void cf_usage_append(struct cf_runner *r, const struct cf_wslot *s, const cf_prediction *p);
 /* Writes the waiting lines with one write(2) of O_APPEND, without the
- * runner's lock (it is taken briefly): whoever ended predictions calls it
+ * runner's lock (the lines have a mutex of their own): whoever ended predictions calls it
  * once it let go of the lock (a direct run's thread, the runner thread
  * every turn). A failure is logged (CF0901), never the prediction's. */
 void cf_usage_flush(struct cf_runner *r);
