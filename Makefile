@@ -89,7 +89,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(FRONT_OBJ) $(LIB_OBJ)
 $(BUILD)/tests/test_webhook: LDFLAGS += -Wl,--wrap=calloc
 
 # The base64 decoder's MB/s beside memcpy's (make bench prints it).
-$(BUILD)/tests/bench_base64: tests/bench/base64_speed.c $(BUILD)/obj/predictor/base64.o $(BUILD)/obj/predictor/error.o
+$(BUILD)/tests/bench_base64: tests/bench/base64_speed.c $(BUILD)/obj/predictor/project/base64.o $(BUILD)/obj/predictor/common/error.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 

@@ -114,6 +114,8 @@ as_test() {
 
 started=$(date +%s)
 run_suite "build" as_test $MAKE --no-print-directory all
+# make bench's own program builds too (a moved source once broke it unnoticed)
+run_suite "bench build" as_test $MAKE --no-print-directory build/tests/bench_base64
 run_suite "unit" unit_tests
 run_suite "python" python_tests
 if [ -f tests/python/worker_smoke.py ]; then
