@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "files.h"
+#include "json_out.h"
 #include "log.h"
 
 static const char unavailable_msg[] = "state directory unavailable";
@@ -143,7 +144,7 @@ static int save_one(cf_records *rs)
     if (persistent) {
         rc = cf_state_write(rs->cfg.state, id, rec, is_new, &err);
     } else {
-        char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+        char *text = rec ? cf_json_dumps(rec) : NULL; /* a data URI is one memcpy, not a walk */
         rc = text ? cf_spill_append(rs->spill, text, strlen(text), &spilled, &err)
                   : cf_error_set(&err, CF_ENOMEM, "out of memory spilling prediction %s", id);
         free(text);

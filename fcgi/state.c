@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "json_in.h"
+#include "json_out.h"
 #include "log.h"
 
 #define RECORD_VERSION 1
@@ -446,7 +448,9 @@ fail:;
 int cf_state_write(cf_state *s, const char *id, json_t *rec, int is_new, cf_error *err)
 {
     char name[NAME_LEN];
-    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    /* json_out.c: megabytes of data URI are copied whole, where jansson's
+     * dump walks them a character at a time */
+    char *text = rec ? cf_json_dumps(rec) : NULL;
     if (text == NULL)
         return cf_error_set(err, CF_ENOMEM, "out of memory saving prediction %s", id);
     record_name(id, name);
@@ -622,17 +626,19 @@ cf_prediction *cf_state_parse(const char *text, size_t len, const char *id)
 {
     char name[512];
     const char *why = NULL;
-    json_error_t jerr;
     unsigned long long seq = 0;
     int running = 0, omitted = 0;
     record_name(id, name);
-    json_t *rec = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+    cf_pyjson_error perr = {0};
+    cf_error jerr;
+    cf_error_clear(&jerr);
+    json_t *rec = cf_pyjson_loads(text, len, &perr, &jerr);
     cf_prediction *p = json_is_object(rec)
                            ? record_parse(rec, name, &seq, &running, &omitted, &why)
                            : NULL;
     if (p == NULL)
         cf_log_error("CF0401", "skipping spilled prediction record %s: %s", id,
-                     rec ? (why ? why : "not a JSON object") : jerr.text);
+                     rec ? (why ? why : "not a JSON object") : perr.msg ? perr.msg : jerr.msg);
     json_decref(rec);
     return p;
 }
