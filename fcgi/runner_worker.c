@@ -515,6 +515,9 @@ void cf_rw_cancel(cf_runner *r, struct cf_wslot *s, cf_prediction *p, const char
     if (reason)
         cf_prediction_set_error(p, reason);
     cf_records_touch(r->records, p);
+    if (p->phase == CF_PHASE_QUEUED)
+        return; /* handed to a request thread that has not sent it: it never starts
+                 * (cf_rw_send_prediction), so the worker is neither signaled nor timed */
     if (s->proc.pid > 0 && s->capacity > 1) {
         /* several run in the worker's event loop: the frame names which one
          * (a small frame: the socket buffer takes it without blocking) */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "files_in.h"
 #include "record.h"
 #include "state.h"
 
@@ -200,20 +201,6 @@ static void memory_stays_within_the_byte_budget_whatever_the_count(void **state)
     assert_int_equal(json_string_length(old->output), 100 * 1024);
     cf_prediction_decref(old);
     cf_records_free(rs);
-}
-
-/* Files in dir, dot files aside. */
-static int files_in(const char *dir)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.')
-            n++;
-    if (d)
-        closedir(d);
-    return n;
 }
 
 static void finished_records_are_forgotten_after_their_age(void **state)

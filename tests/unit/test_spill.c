@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "files_in.h"
 #include "spill.h"
 
 typedef struct fixture {
@@ -34,20 +35,6 @@ static int teardown(void **state)
     rmdir(f->dir);
     free(f);
     return 0;
-}
-
-/* Plain files in dir. */
-static int files_in(const char *dir)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.')
-            n++;
-    if (d)
-        closedir(d);
-    return n;
 }
 
 static cf_spill *open_ok(const char *dir)
