@@ -48,7 +48,7 @@ static void empty_dir(cf_spill *s)
     }
     struct dirent *de;
     while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.' || (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
             unlinkat(s->dir_fd, de->d_name, 0);
     closedir(d);
 }

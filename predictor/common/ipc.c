@@ -75,17 +75,26 @@ json_t *cf_ipc_decode(const char *payload, size_t len, cf_error *err)
     return msg;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+/* Writes every byte of iov[0..n) (which it advances), retrying short writes
+ * and EINTR. 0, or -1 with errno. */
+static int writev_all(int fd, struct iovec *iov, int n)
 {
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        buf += w;
-        len -= (size_t)w;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
     }
     return 0;
 }
@@ -119,18 +128,7 @@ int cf_ipc_send(int fd, const json_t *msg, cf_error *err)
     put_length(hdr, n);
     /* the header and the text in one write when they fit the socket */
     struct iovec iov[2] = {{hdr, 4}, {payload, n}};
-    ssize_t w;
-    do
-        w = writev(fd, iov, 2);
-    while (w < 0 && errno == EINTR);
-    int rc = 0;
-    if (w < 0)
-        rc = -1;
-    else if ((size_t)w < 4)
-        rc = write_all(fd, (const char *)hdr + w, 4 - (size_t)w) != 0 ||
-             write_all(fd, payload, n) != 0 ? -1 : 0;
-    else if ((size_t)w < n + 4)
-        rc = write_all(fd, payload + (w - 4), n + 4 - (size_t)w);
+    int rc = writev_all(fd, iov, 2);
     free(payload);
     if (rc < 0)
         return cf_error_set(err, CF_EIO, "IPC write failed: %s", strerror(errno));

@@ -23,7 +23,7 @@
 
 #include "datauri.h"
 
-/* ---- Python number and string formatting (the float repr: pyfloat.c) ---- */
+/* ---- Python number and string formatting (repr() of a float: predictor/common/pyfloat.c) ---- */
 
 
 /* Python's str.strip() for the ASCII whitespace it strips. */
