@@ -76,8 +76,12 @@ char *cf_pylike_float_repr(double d, char *out, size_t outlen)
             return out;
         }
     }
-    /* The shortest digits that read back as d, as Python's repr uses. */
-    for (int prec = 1; prec <= 17; prec++) {
+    /* The shortest digits that read back as d, as Python's repr uses. Any
+     * decimal of at most 15 significant digits reads back as the one double
+     * nearest it (DBL_DIG), so if d has such a form, %.14e rounds d to it
+     * (the zeros it pads with are dropped below): shorter precisions need
+     * not be tried, and 17 digits always read back. */
+    for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
         if (strtod(buf, NULL) == d) {
             break;
