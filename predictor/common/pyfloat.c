@@ -26,7 +26,9 @@ char *cf_pylike_float_repr(double d, char *out, size_t outlen)
         snprintf(out, outlen, "%s", signbit(d) ? "-0.0" : "0.0");
         return out;
     }
-    if (mag >= 1e-6 && mag < 1e9) {
+    /* Below 2^33 an ulp is under 1e-6, so at most one decimal of six
+     * places lies within half an ulp of d: wall-clock times qualify. */
+    if (mag >= 1e-6 && mag < 8589934592.0) {
         long long n = llround(mag * 1e6);
         if ((double)n / 1e6 == mag) {
             char nd[24];

@@ -57,11 +57,24 @@ static void the_time_cog_writes(void **state)
     assert_string_equal(got, "2026-12-01T17:39:59.338872+00:00");
 }
 
+/* cf_now is a whole number of microseconds: n / 10^6 exactly as the
+ * division rounds it, so a record's times survive its file unchanged. */
+static void now_is_whole_microseconds(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 1000; i++) {
+        double t = cf_now();
+        long long us = llround(t * 1e6);
+        assert_true((double)us / 1e6 == t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(timestamps_match_gmtime_over_four_centuries),
         cmocka_unit_test(the_time_cog_writes),
+        cmocka_unit_test(now_is_whole_microseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
