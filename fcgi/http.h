@@ -30,6 +30,8 @@ typedef struct cf_request {
     int body_too_large;  /* more than max_body bytes were sent */
     cf_form *form;       /* a multipart/form-data body, read as it came (multipart.h), or NULL */
     cf_error form_error; /* why that body could not be read (code 0: it could) */
+    int detached;        /* a handler moved it to the heap to answer it later
+                          * (cf_server_detach): the thread is done with it */
 } cf_request;
 
 /* Copies the parameters and reads the body to EOF (at most max_body bytes

@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "body.h"
@@ -11,6 +12,7 @@
 #include "intake.h"
 #include "log.h"
 #include "prefer.h"
+#include "server.h"
 #include "stream_handler.h"
 
 /* 1 when the web server closed the FastCGI connection or sent anything
@@ -28,6 +30,57 @@ static int client_gone(void *ctx)
 /* How long a request that arrives during setup waits for it when there is
  * no --setup-timeout (with one, it waits as long as setup may take). */
 #define CF_SETUP_WAIT_MAX 300.0
+
+/* A sync request while its prediction runs or waits for a slot: on the
+ * heap, so that it can wait without its thread (runner.h's cf_parked). */
+struct sync_request {
+    cf_parked park;
+    cf_request *req; /* detached (cf_server_detach) */
+    char id[128];
+    int want_urls, training;
+};
+
+/* The answer of a sync prediction: 200 with it as it ended, or nothing
+ * for a client that went away. */
+static void answer_sync(cf_parked *park, json_t *final, int gone)
+{
+    struct sync_request *sr = (struct sync_request *)park;
+    if (!gone) {
+        if (sr->want_urls && final)
+            cf_stream_add_urls(final, sr->req, sr->id, sr->training);
+        cf_respond_json(sr->req, 200, final, NULL);
+    }
+    json_decref(final);
+    cf_server_finish_detached(sr->req);
+    free(sr);
+}
+
+/* Runs p for req (its thread may go before p gets a slot) and answers. */
+static void run_sync(cf_app *app, cf_request *req, cf_prediction *p, int want_urls,
+                     int training)
+{
+    json_t *done = NULL;
+    struct sync_request *sr = calloc(1, sizeof *sr);
+    cf_request *held = sr ? cf_server_detach(req) : NULL;
+    if (held == NULL) {
+        /* out of memory: this thread waits for it as it always could */
+        free(sr);
+        if (cf_runner_run_direct(app->runner, p, client_gone, req, &done, NULL) == 0) {
+            if (want_urls)
+                cf_stream_add_urls(done, req, p->id, training);
+            cf_respond_json(req, 200, done, NULL);
+        }
+        json_decref(done);
+        return;
+    }
+    *sr = (struct sync_request){.park = {.client_gone = client_gone, .ctx = held,
+                                         .finish = answer_sync},
+                                .req = held, .want_urls = want_urls, .training = training};
+    snprintf(sr->id, sizeof sr->id, "%s", p->id);
+    int rc = cf_runner_run_direct(app->runner, p, client_gone, held, &done, &sr->park);
+    if (rc != CF_RUN_PARKED)
+        answer_sync(&sr->park, done, rc != 0);
+}
 
 static void respond_details(cf_request *req, json_t *details)
 {
@@ -247,13 +300,7 @@ void cf_handle_predict(cf_app *app, cf_request *req, int training, const char *p
         json_decref(accepted);
         goto out;
     }
-    json_t *done = NULL;
-    if (cf_runner_run_direct(app->runner, p, client_gone, req, &done) == 0) {
-        if (want_urls)
-            cf_stream_add_urls(done, req, p->id, training);
-        cf_respond_json(req, 200, done, NULL);
-    }
-    json_decref(done); /* a client that went away gets nothing */
+    run_sync(app, req, p, want_urls, training); /* a client that went away gets nothing */
 
 out:
     cf_prediction_decref(p);

@@ -52,6 +52,9 @@ typedef struct cf_prediction {
     int prepared;             /* its file inputs are local: it may start (runner lock) */
     int direct_waiter;        /* its request thread waits in cf_runner_run_direct: a
                                * free slot may be handed to it (runner lock) */
+    struct cf_parked *parked; /* a sync request waiting without its thread (runner.h) */
+    int park_state;           /* CF_PARK_*: who carries that request on (runner lock) */
+    struct cf_prediction *carry_next; /* the runner's list of parked ones to carry */
     char log_carry[4];        /* the start of a UTF-8 sequence the last log chunk cut */
     size_t log_carry_len;
     char id[128];

@@ -105,6 +105,8 @@ void cf_runner_end(cf_runner *r, cf_prediction *p, cf_status status, const char 
      * while queued, a failed download) */
     cf_usage_append(r, p->slot >= 0 && p->slot < r->nslots ? &r->slots[p->slot] : NULL, p);
     pthread_cond_broadcast(&r->drained_cond);
+    if (p->park_state == CF_PARK_WAITING)
+        cf_carry_push(r, p, 0); /* its request is answered by a connection thread */
     /* A successful sync prediction is in the web server's access log
      * already; the rest is worth an operator's attention. */
     cf_log(p->is_async || status != CF_STATUS_SUCCEEDED ? CF_LOG_INFO : CF_LOG_DEBUG, "CF0301",
@@ -294,14 +296,19 @@ static int hands_over(const struct cf_wslot *s, const cf_prediction *p)
 
 /* Starts p on s: a direct run wakes p's request thread, which sends the
  * frame and reads the answers itself (no hand-off through the runner
- * thread), anything else is sent from here. */
-static void start_on(cf_runner *r, struct cf_wslot *s, cf_prediction *p)
+ * thread), or gives p's parked request to a carrier (runner_carry.c: this
+ * thread when here says it is finishing a direct run); anything else is
+ * sent from here. */
+static void start_on(cf_runner *r, struct cf_wslot *s, cf_prediction *p, int here)
 {
     cf_runner_add_running(s, p);
     if (hands_over(s, p)) {
         s->direct = 1;
         s->direct_epoch++;
-        pthread_cond_broadcast(&p->done_cond);
+        if (p->park_state == CF_PARK_WAITING)
+            cf_carry_push(r, p, here);
+        else
+            pthread_cond_broadcast(&p->done_cond);
     } else {
         cf_rw_send_prediction(r, s, p);
     }
@@ -317,7 +324,7 @@ static void dispatch(cf_runner *r)
                 cf_prediction_decref(p);
                 continue;
             }
-            start_on(r, s, p);
+            start_on(r, s, p, 0);
         }
     }
     if (r->qlen > 0)
@@ -336,7 +343,7 @@ int cf_runner_hand_over(cf_runner *r, struct cf_wslot *s)
             cf_prediction_decref(p);
             continue;
         }
-        start_on(r, s, p);
+        start_on(r, s, p, 1);
         return 1;
     }
     return 0;
@@ -536,6 +543,9 @@ static void *runner_main(void *arg)
         double spare = cf_rw_spare_tick(r);
         if (spare >= 0 && (int)(spare * 1000) + 1 < timeout)
             timeout = (int)(spare * 1000) + 1;
+        double parked = cf_carry_check_parked(r);
+        if (parked >= 0 && (int)(parked * 1000) + 1 < timeout)
+            timeout = (int)(parked * 1000) + 1;
         int spare_ipc = -1, spare_log = -1;
         pid_t spare_pid = r->spare.pid;
         if (spare_pid > 0) {
@@ -622,6 +632,7 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
     }
     r->cfg = *cfg;
     r->wake[0] = r->wake[1] = -1;
+    r->carry_fd = -1;
     r->usage_fd = -1;
     pthread_mutex_init(&r->usage_lock, NULL);
     pthread_mutex_init(&r->usage_buf_lock, NULL);
@@ -677,6 +688,8 @@ cf_runner *cf_runner_new(const cf_runner_config *cfg, cf_error *err)
         cf_error_set(err, CF_EIO, "cannot create a pipe: %s", strerror(errno));
         goto fail;
     }
+    if (cf_carry_init(r, err) != CF_OK)
+        goto fail;
     r->records = cf_records_new(&rc, err);
     if (r->records == NULL)
         goto fail;
@@ -707,6 +720,8 @@ fail:
         close(r->wake[0]);
         close(r->wake[1]);
     }
+    if (r->carry_fd >= 0)
+        close(r->carry_fd);
     free(r->queue);
     for (int i = 0; r->slots && i < r->nslots; i++)
         free(r->slots[i].run);
@@ -781,6 +796,12 @@ void cf_runner_free(cf_runner *r)
     free(r->queue);
     close(r->wake[0]);
     close(r->wake[1]);
+    /* parked requests nobody carried: their threads are gone with the server */
+    for (cf_prediction *p = r->carry_head, *next; p; p = next) {
+        next = p->carry_next;
+        cf_prediction_decref(p);
+    }
+    close(r->carry_fd);
     cf_usage_flush(r);
     if (r->usage_fd >= 0)
         close(r->usage_fd);

@@ -100,14 +100,49 @@ int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(voi
  * seconds for the running one to finish. Returns 1 if it finished. */
 int cf_runner_drain(cf_runner *r, double grace);
 
+/* A sync request that waits for a slot without a thread. Whichever thread
+ * frees a slot for its prediction, or ends the prediction while it waits,
+ * carries the request on (cf_runner_carry_pending); the runner thread asks
+ * client_gone of every parked request each 100 ms (a hang-up cancels). */
+typedef struct cf_parked {
+    int (*client_gone)(void *ctx);
+    void *ctx;
+    /* Answers the request with final (a reference it takes; NULL when out
+     * of memory) unless gone, then frees the request and this struct.
+     * Called without the lock, on the thread that carries it. */
+    void (*finish)(struct cf_parked *self, json_t *final, int gone);
+    int gone; /* the runner saw its client leave while it waited */
+} cf_parked;
+
+/* p->park_state */
+enum { CF_PARK_NONE = 0, CF_PARK_WAITING, CF_PARK_CARRIED };
+
+/* cf_runner_run_direct's answer when it parked the request. */
+#define CF_RUN_PARKED 2
+
 /* Runs a sync prediction that cf_runner_submit accepted, on the calling
  * thread when the worker was idle or a slot is handed to it (then this
  * thread reads the worker's frames itself), else waits as
  * cf_runner_wait_client does. Returns 1 if the client went away. With
  * final, *final receives p's response JSON (a new reference, NULL when out
- * of memory) taken under the same hold of the lock that saw p end. */
+ * of memory) taken under the same hold of the lock that saw p end.
+ * With park, a p that would wait is parked instead (CF_RUN_PARKED is
+ * returned at once): from then on park belongs to the runner until its
+ * finish is called, perhaps before this function has returned. */
 int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx,
-                         json_t **final);
+                         json_t **final, cf_parked *park);
+
+/* Marks the calling thread as one that calls cf_runner_carry_pending after
+ * each request: a slot it frees for a parked request is carried by it,
+ * with no wake-up of another thread. */
+void cf_runner_be_carrier(void);
+/* An eventfd that is readable while parked requests wait for a thread to
+ * carry them (a slot was freed for them by the runner thread, or they
+ * ended while they waited). */
+int cf_runner_carry_fd(cf_runner *r);
+/* Carries the parked requests this thread was given (see above) and, when
+ * woken says the carry fd was readable, one from the runner's list. */
+void cf_runner_carry_pending(cf_runner *r, int woken);
 
 /* Reloads the project: a new worker with spec starts when the current
  * prediction has finished; queued predictions wait for it. The strings in

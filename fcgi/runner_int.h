@@ -101,6 +101,10 @@ struct cf_runner {
     size_t usage_len, usage_cap;
     pthread_mutex_t usage_buf_lock; /* taken inside the runner's lock, never around it */
     pthread_mutex_t usage_lock; /* the one writer of the usage log */
+    int carry_fd;          /* eventfd (semaphore): parked requests on carry_head */
+    cf_prediction *carry_head, *carry_tail; /* parked requests to carry, each with a reference */
+    size_t nparked;        /* predictions with park_state CF_PARK_WAITING */
+    double parked_checked; /* monotonic time their clients were last asked */
 };
 
 /* runner.c */
@@ -128,6 +132,19 @@ void cf_runner_prepare_files(cf_runner *r, cf_prediction *p);
 const struct cf_wslot *cf_runner_failed_slot(const cf_runner *r);
 /* The slot running p, or NULL. */
 struct cf_wslot *cf_runner_slot_of(cf_runner *r, const cf_prediction *p);
+
+/* runner_carry.c */
+/* The eventfd; -1 and a message on failure. */
+int cf_carry_init(cf_runner *r, cf_error *err);
+/* p, parked and waiting, has a slot handed to it or has ended: its request
+ * is carried on by this thread after its own request (here, on a carrier
+ * thread, from a hand-over in cf_runner_run_direct), else by a connection
+ * thread the carry fd wakes. */
+void cf_carry_push(cf_runner *r, cf_prediction *p, int here);
+/* Every 100 ms while requests are parked: asks their clients whether they
+ * are still there and cancels the predictions of those that left. Seconds
+ * until it wants to run again, or -1 when nothing is parked. */
+double cf_carry_check_parked(cf_runner *r);
 
 /* runner_worker.c */
 /* Starts s's worker (a boot); on failure schedules the next try. */

@@ -1025,7 +1025,7 @@ static int runner_has_work(const cf_runner *r, const struct cf_wslot *s)
 }
 
 int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx,
-                         json_t **final)
+                         json_t **final, cf_parked *park)
 {
     int gone = 0;
     cf_runner_lock(r);
@@ -1039,6 +1039,14 @@ int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void
      * (cf_runner_hand_over), which then runs p as the fast path of
      * cf_runner_submit does: the runner thread never carries its frames. */
     p->direct_waiter = 1;
+    if (park && !cf_prediction_is_terminal(p) && cf_runner_slot_of(r, p) == NULL) {
+        /* it waits without this thread (runner_carry.c) */
+        p->parked = park;
+        p->park_state = CF_PARK_WAITING;
+        r->nparked++;
+        cf_runner_unlock(r);
+        return CF_RUN_PARKED;
+    }
     while (!cf_prediction_is_terminal(p)) {
         struct cf_wslot *s = cf_runner_slot_of(r, p);
         if (s && s->direct && s->nrun == 1 && s->run[0] == p) {

@@ -173,8 +173,26 @@ static void watch_connection(int fd, uint64_t served)
 /* Answers the next request on connection fd with this thread's request
  * struct, then gives a kept connection back to the set; libfcgi closes any
  * other (and any that sent EOF or garbage instead of a request). */
+/* The end of a request: what it holds, its FastCGI end, and a kept
+ * connection back into the set. */
+static void finish_request(cf_request *req)
+{
+    FCGX_Request *fcgx = req->fcgx;
+    cf_request_cleanup(req);
+    FCGX_Finish_r(fcgx);
+    __atomic_sub_fetch(&active_requests, 1, __ATOMIC_SEQ_CST);
+    /* Finish_r left ipcFd open only when the web server asked for
+     * FCGI_KEEP_CONN and the connection had no error. */
+    int kept = fcgx->ipcFd;
+    fcgx->ipcFd = -1;
+    if (kept >= 0)
+        watch_connection(kept, CF_SERVED);
+}
+
+/* *taken says whether a handler kept fcgx for a request it answers later
+ * (cf_server_detach): the thread then needs another one. */
 static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, int fd,
-                             uint64_t served)
+                             uint64_t served, int *taken)
 {
     if (!served && cf_plain_http_detect(fd)) {
         cf_plain_http_answer(fd); /* curl at the FastCGI port: a 400 page saying so */
@@ -206,15 +224,30 @@ static void serve_connection(const cf_server_config *cfg, FCGX_Request *fcgx, in
         cf_route_request(cfg->app, &req);
     else
         cf_respond_detail(&req, 500, err.msg);
-    cf_request_cleanup(&req);
-    FCGX_Finish_r(fcgx);
-    __atomic_sub_fetch(&active_requests, 1, __ATOMIC_SEQ_CST);
-    /* Finish_r left ipcFd open only when the web server asked for
-     * FCGI_KEEP_CONN and the connection had no error. */
-    int kept = fcgx->ipcFd;
-    fcgx->ipcFd = -1;
-    if (kept >= 0)
-        watch_connection(kept, CF_SERVED);
+    if (req.detached) {
+        *taken = 1; /* the handler's copy of req has fcgx now */
+        return;
+    }
+    finish_request(&req);
+}
+
+cf_request *cf_server_detach(cf_request *req)
+{
+    cf_request *copy = malloc(sizeof *copy);
+    if (copy == NULL)
+        return NULL;
+    *copy = *req;
+    req->detached = 1;
+    return copy;
+}
+
+void cf_server_finish_detached(cf_request *req)
+{
+    FCGX_Request *fcgx = req->fcgx;
+    finish_request(req);
+    FCGX_Free(fcgx, 0);
+    free(fcgx);
+    free(req);
 }
 
 /* Takes one connection from the listening socket and re-arms it for the
@@ -282,16 +315,29 @@ static int readable_now(int fd)
     return poll(&pfd, 1, 0) > 0;
 }
 
+/* A request struct for this thread; NULL when out of memory. */
+static FCGX_Request *new_request(void)
+{
+    FCGX_Request *fcgx = malloc(sizeof *fcgx);
+    /* No listening socket: see the comment at the top. */
+    if (fcgx == NULL || FCGX_InitRequest(fcgx, -1, 0) != 0) {
+        free(fcgx);
+        cf_log_error("CF0501", "cannot initialise a FastCGI request");
+        return NULL;
+    }
+    return fcgx;
+}
+
 static void *connection_main(void *arg)
 {
     pthread_setname_np(pthread_self(), "cf-conn"); /* top -H, ps -L */
     const cf_server_config *cfg = arg;
-    FCGX_Request fcgx;
-    /* No listening socket: see the comment at the top. */
-    if (FCGX_InitRequest(&fcgx, -1, 0) != 0) {
-        cf_log_error("CF0501", "cannot initialise a FastCGI request");
+    cf_runner *runner = cfg->app->runner;
+    int carry_fd = runner ? cf_runner_carry_fd(runner) : -1;
+    cf_runner_be_carrier();
+    FCGX_Request *fcgx = new_request();
+    if (fcgx == NULL)
         return NULL;
-    }
     for (;;) {
         struct epoll_event ev;
         int n = epoll_wait(epoll_fd, &ev, 1, -1);
@@ -301,22 +347,33 @@ static void *connection_main(void *arg)
         }
         if (n <= 0)
             continue;
-        int fd = (int)(uint32_t)ev.data.u64;
-        if (fd != cfg->listen_fd) {
-            serve_connection(cfg, &fcgx, fd, ev.data.u64 & CF_SERVED);
+        int fd = (int)(uint32_t)ev.data.u64, taken = 0;
+        if (fd == carry_fd) {
+            if (watch_fd(carry_fd, EPOLLIN, 0) != 0)
+                cf_log_error("CF0510", "cannot watch parked requests: %s", strerror(errno));
+            cf_runner_carry_pending(runner, 1);
             continue;
         }
-        fd = take_connection(cfg->listen_fd);
-        if (fd < 0)
-            continue;
-        /* A web server sends its request right after connecting; one that
-         * has not yet waits in the set like an idle kept connection. */
-        if (readable_now(fd))
-            serve_connection(cfg, &fcgx, fd, 0);
-        else
-            watch_connection(fd, 0);
+        if (fd != cfg->listen_fd) {
+            serve_connection(cfg, fcgx, fd, ev.data.u64 & CF_SERVED, &taken);
+        } else if ((fd = take_connection(cfg->listen_fd)) >= 0) {
+            /* A web server sends its request right after connecting; one
+             * that has not yet waits in the set like an idle kept one. */
+            if (readable_now(fd))
+                serve_connection(cfg, fcgx, fd, 0, &taken);
+            else
+                watch_connection(fd, 0);
+        }
+        /* what this thread's own run handed to it (runner_carry.c) */
+        if (runner)
+            cf_runner_carry_pending(runner, 0);
+        while (taken && (fcgx = new_request()) == NULL) {
+            struct timespec ts = {0, 100 * 1000 * 1000}; /* out of memory: wait for some */
+            nanosleep(&ts, NULL);
+        }
     }
-    FCGX_Free(&fcgx, 1);
+    FCGX_Free(fcgx, 1);
+    free(fcgx);
     return NULL;
 }
 
@@ -359,6 +416,8 @@ int cf_server_start(const cf_server_config *cfg, cf_error *err)
     if (watch_fd(cfg->listen_fd, EPOLLIN, 0) != 0)
         return cf_error_set(err, CF_EIO, "cannot watch the listening socket: %s",
                             strerror(errno));
+    if (cfg->app->runner && watch_fd(cf_runner_carry_fd(cfg->app->runner), EPOLLIN, 0) != 0)
+        return cf_error_set(err, CF_EIO, "cannot watch parked requests: %s", strerror(errno));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     /* Handlers are shallow; a small stack keeps many threads cheap. */

@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "error.h"
+#include "http.h"
 
 typedef struct cf_server_config {
     int listen_fd;
@@ -26,6 +27,15 @@ int cf_server_wait_idle(double seconds);
 /* Makes the threads stop taking new connections (kept ones are still
  * answered until the process exits). */
 void cf_server_stop_accepting(const cf_server_config *cfg);
+/* Moves req, being answered on this connection thread, to the heap, for a
+ * handler that answers it later from any thread (a parked prediction):
+ * the copy owns the request and its FastCGI struct, req is marked
+ * detached. NULL when out of memory (req is unchanged). */
+cf_request *cf_server_detach(cf_request *req);
+/* Ends a detached request (after its answer was written, or with none):
+ * releases it, keeps its connection if the web server asked to, and frees
+ * the copy. */
+void cf_server_finish_detached(cf_request *req);
 /* Asks cf_server_run to return (safe from any thread). */
 void cf_server_request_shutdown(void);
 

@@ -97,7 +97,7 @@ static int never_gone(void *ctx)
 static void *direct_main(void *arg)
 {
     direct_run *d = arg;
-    cf_runner_run_direct(d->runner, d->p, never_gone, NULL, NULL);
+    cf_runner_run_direct(d->runner, d->p, never_gone, NULL, NULL, NULL);
     cf_prediction_decref(d->p);
     free(d);
     return NULL;
