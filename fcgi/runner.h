@@ -140,9 +140,13 @@ void cf_runner_be_carrier(void);
  * carry them (a slot was freed for them by the runner thread, or they
  * ended while they waited). */
 int cf_runner_carry_fd(cf_runner *r);
-/* Carries the parked requests this thread was given (see above) and, when
- * woken says the carry fd was readable, one from the runner's list. */
-void cf_runner_carry_pending(cf_runner *r, int woken);
+/* When the carry fd was readable: takes one parked request off the
+ * runner's list (NULL when another thread took it), for
+ * cf_runner_carry_pending. */
+cf_prediction *cf_runner_carry_take(cf_runner *r);
+/* Carries taken (or NULL), then the parked requests this thread was given
+ * by its own hand-overs (see above). */
+void cf_runner_carry_pending(cf_runner *r, cf_prediction *taken);
 
 /* Reloads the project: a new worker with spec starts when the current
  * prediction has finished; queued predictions wait for it. The strings in

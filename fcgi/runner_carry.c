@@ -84,23 +84,26 @@ static void carry(cf_runner *r, cf_prediction *p)
     cf_prediction_decref(p);
 }
 
-void cf_runner_carry_pending(cf_runner *r, int woken)
+cf_prediction *cf_runner_carry_take(cf_runner *r)
 {
-    if (woken) {
-        uint64_t n;
-        cf_prediction *p = NULL;
-        cf_runner_lock(r);
-        /* one per wake-up: the others go to other threads, slots run in parallel */
-        if (read(r->carry_fd, &n, sizeof n) == (ssize_t)sizeof n && (p = r->carry_head) != NULL) {
-            r->carry_head = p->carry_next;
-            if (r->carry_head == NULL)
-                r->carry_tail = NULL;
-            p->carry_next = NULL;
-        }
-        cf_runner_unlock(r);
-        if (p)
-            carry(r, p);
+    uint64_t n;
+    cf_prediction *p = NULL;
+    cf_runner_lock(r);
+    /* one per wake-up: the others go to other threads, slots run in parallel */
+    if (read(r->carry_fd, &n, sizeof n) == (ssize_t)sizeof n && (p = r->carry_head) != NULL) {
+        r->carry_head = p->carry_next;
+        if (r->carry_head == NULL)
+            r->carry_tail = NULL;
+        p->carry_next = NULL;
     }
+    cf_runner_unlock(r);
+    return p;
+}
+
+void cf_runner_carry_pending(cf_runner *r, cf_prediction *taken)
+{
+    if (taken)
+        carry(r, taken);
     cf_prediction *p;
     while ((p = carry_here) != NULL) {
         carry_here = NULL;

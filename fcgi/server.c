@@ -349,9 +349,11 @@ static void *connection_main(void *arg)
             continue;
         int fd = (int)(uint32_t)ev.data.u64, taken = 0;
         if (fd == carry_fd) {
+            cf_prediction *p = cf_runner_carry_take(runner);
+            /* re-armed after the take: the next one is another thread's */
             if (watch_fd(carry_fd, EPOLLIN, 0) != 0)
                 cf_log_error("CF0510", "cannot watch parked requests: %s", strerror(errno));
-            cf_runner_carry_pending(runner, 1);
+            cf_runner_carry_pending(runner, p);
             continue;
         }
         if (fd != cfg->listen_fd) {
@@ -366,7 +368,7 @@ static void *connection_main(void *arg)
         }
         /* what this thread's own run handed to it (runner_carry.c) */
         if (runner)
-            cf_runner_carry_pending(runner, 0);
+            cf_runner_carry_pending(runner, NULL);
         while (taken && (fcgx = new_request()) == NULL) {
             struct timespec ts = {0, 100 * 1000 * 1000}; /* out of memory: wait for some */
             nanosleep(&ts, NULL);

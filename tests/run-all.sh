@@ -138,6 +138,9 @@ if [ "${CF_SKIP_SAN:-0}" != 1 ]; then
     run_suite "asan+ubsan unit" unit_tests SAN=1
     run_suite "asan+ubsan conformance" env COG_FCGI=build-san/cog-fcgi \
         timeout 900 bash tests/integration/conformance.sh --root-only
+    # requests moved between threads while they wait for a slot (fcgi/runner_carry.c)
+    run_suite "asan+ubsan parked" env COG_FCGI=build-san/cog-fcgi \
+        timeout 300 bash tests/integration/parked.sh
     unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
     run_suite "asan+ubsan reports" sanitizer_reports "$sandir"
 fi
