@@ -192,8 +192,15 @@ static int cf_respond_sink(void *vctx, const char *data, size_t len)
 void cf_respond_json(cf_request *req, int status, const json_t *body, const char *extra_headers)
 {
     static const char oom[] = "{\"detail\":\"out of memory\"}";
-    size_t len = cf_json_length(body);
+    size_t len;
+    char *text = cf_json_dumps_upto(body, CF_FCGI_OUT_DIRECT_MIN - 1, &len);
+    if (text != NULL) {
+        cf_respond_raw(req, status, "application/json", text, len, extra_headers);
+        free(text);
+        return;
+    }
     if (len >= CF_FCGI_OUT_DIRECT_MIN) {
+        /* len is its whole length: the walk went on counting past the limit */
         char head[1024];
         int n = snprintf(head, sizeof head,
                          "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
@@ -206,13 +213,7 @@ void cf_respond_json(cf_request *req, int status, const json_t *body, const char
         cf_respond_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);
         return;
     }
-    char *text = cf_json_dumps(body);
-    if (text == NULL) {
-        cf_respond_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);
-        return;
-    }
-    cf_respond_raw(req, status, "application/json", text, strlen(text), extra_headers);
-    free(text);
+    cf_respond_raw(req, 500, "application/json", oom, sizeof oom - 1, NULL);
 }
 
 void cf_respond_detail(cf_request *req, int status, const char *detail)

@@ -2,6 +2,7 @@
 #include "record_int.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,25 @@ void cf_rec_written(cf_records *rs, entry *e)
 
 /* ---- verbs ------------------------------------------------------------------- */
 
+/* The events without fields are the same every time: one object each,
+ * shared by every record (events are never changed, and jansson's counts
+ * are atomic). */
+static json_t *start_event, *completed_event;
+static pthread_once_t constant_events_once = PTHREAD_ONCE_INIT;
+
+static void make_constant_events(void)
+{
+    start_event = json_pack("{s:s}", "type", "start");
+    completed_event = json_pack("{s:s}", "type", "completed");
+}
+
+/* A new reference to *which, or NULL when out of memory. */
+static json_t *constant_event(json_t **which)
+{
+    pthread_once(&constant_events_once, make_constant_events);
+    return *which ? json_incref(*which) : NULL;
+}
+
 static void add_event(cf_prediction *p, json_t *event)
 {
     if (p->eventlog == NULL)
@@ -326,7 +346,7 @@ void cf_records_start(cf_records *rs, cf_prediction *p)
     assert(p->phase == CF_PHASE_QUEUED);
     p->phase = CF_PHASE_RUNNING;
     p->started_at = cf_now();
-    add_event(p, json_pack("{s:s}", "type", "start"));
+    add_event(p, constant_event(&start_event));
     entry *e = cf_rec_find(rs, p->id);
     if (e && e->p == p)
         e->phase = p->phase;
@@ -425,7 +445,7 @@ int cf_records_finish(cf_records *rs, cf_prediction *p, cf_status status, const 
     int owed = p->webhook != NULL && (p->events & CF_EVENT_COMPLETED);
     p->terminal_webhook_pending = owed;
     p->phase = owed ? CF_PHASE_FINISHED : CF_PHASE_DELIVERED;
-    add_event(p, json_pack("{s:s}", "type", "completed"));
+    add_event(p, constant_event(&completed_event));
     /* the worker's copy of the input is not needed any more */
     json_decref(p->input_worker);
     p->input_worker = NULL;

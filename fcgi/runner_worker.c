@@ -921,6 +921,27 @@ int cf_runner_wait_ready_for(cf_runner *r, double max_seconds, int (*client_gone
     return rc;
 }
 
+/* p's predict frame (new reference), or NULL when out of memory. Built
+ * key by key: json_pack parses its format string on every call. */
+static json_t *predict_frame(const cf_prediction *p)
+{
+    json_t *msg = json_object();
+    json_t *input = p->input_worker ? json_incref(p->input_worker) : json_object();
+    if (msg == NULL || input == NULL ||
+        json_object_set_new_nocheck(msg, "type", json_string_nocheck("predict")) != 0 ||
+        json_object_set_new(msg, "id", json_string(p->id)) != 0 ||
+        json_object_set_new_nocheck(msg, "mode",
+                                    json_string_nocheck(p->is_training ? "train" : "predict")) != 0 ||
+        json_object_set_new_nocheck(msg, "input", json_incref(input)) != 0 ||
+        (p->context && json_object_set_nocheck(msg, "context", p->context) != 0)) {
+        json_decref(input);
+        json_decref(msg);
+        return NULL;
+    }
+    json_decref(input);
+    return msg;
+}
+
 /* Sends p's predict frame to the worker. Lock held; dropped while files
  * are prepared and the frame is written. Returns 0, or -1 when p ended
  * already (its files failed, it was canceled) or the worker is gone. */
@@ -952,11 +973,7 @@ int cf_rw_send_prediction(cf_runner *r, struct cf_wslot *s, cf_prediction *p)
                            booted ? s->ready_mono - fmax(s->boot_started, p->accepted_mono) : -1);
     }
     cf_runner_emit(r, p, CF_EVENT_START);
-    json_t *msg = json_pack("{s:s, s:s, s:s, s:O}", "type", "predict", "id", p->id, "mode",
-                            p->is_training ? "train" : "predict", "input",
-                            p->input_worker ? p->input_worker : json_object());
-    if (msg && p->context)
-        json_object_set(msg, "context", p->context);
+    json_t *msg = predict_frame(p);
     int fd = s->proc.ipc_fd;
     cf_runner_unlock(r);
     pthread_mutex_lock(&s->wlock);

@@ -53,6 +53,31 @@ static size_t put_quoted(char *out, const char *s)
     return o;
 }
 
+/* Copies s to out; returns its length. */
+static size_t put_text(char *out, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(out, s, n);
+    return n;
+}
+
+/* Writes v in decimal at out (room for 21 bytes); returns the length. */
+static size_t put_int(char *out, long long v)
+{
+    char digits[24];
+    size_t n = 0, o = 0;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        out[o++] = '-';
+    while (n > 0)
+        out[o++] = digits[--n];
+    return o;
+}
+
 /* The usage log's descriptor, kept open (O_APPEND): an open and a close
  * per prediction cost more than the line. Once a second the path is
  * looked at again, so a log rotated by rename (logrotate's create) or
@@ -100,19 +125,32 @@ void cf_usage_append(cf_runner *r, const struct cf_wslot *s, const cf_prediction
     cf_pylike_float_repr(seconds(metric(p, "queue_time")), q, sizeof q);
     cf_pylike_float_repr(seconds(metric(p, "boot_time")), b, sizeof b);
     cf_pylike_float_repr(seconds(predict), pt, sizeof pt);
+    /* snprintf would cost more than the rest of the line */
     size_t o = 0;
-    o += (size_t)snprintf(text + o, cap - o, "{\"id\":");
+    o += put_text(text + o, "{\"id\":");
     o += put_quoted(text + o, p->id);
-    o += (size_t)snprintf(text + o, cap - o, ",\"completed_at\":\"%s\",\"status\":\"%s\",\"user\":", ts,
-                          cf_status_name(p->status));
-    o += user ? put_quoted(text + o, user) : (size_t)snprintf(text + o, cap - o, "null");
-    o += (size_t)snprintf(text + o, cap - o, ",\"slot\":%d,\"device\":", s ? s->index : -1);
-    o += device ? put_quoted(text + o, device) : (size_t)snprintf(text + o, cap - o, "null");
-    o += (size_t)snprintf(text + o, cap - o,
-                          ",\"queue_time\":%s,\"boot_time\":%s,\"predict_time\":%s,"
-                          "\"input_bytes\":%zu,\"output_bytes\":%zu}",
-                          q, b, pt, json_bytes(p->input_echo), json_bytes(p->output));
-    text[o++] = '\n'; /* the NUL's place */
+    o += put_text(text + o, ",\"completed_at\":\"");
+    o += put_text(text + o, ts);
+    o += put_text(text + o, "\",\"status\":\"");
+    o += put_text(text + o, cf_status_name(p->status));
+    o += put_text(text + o, "\",\"user\":");
+    o += user ? put_quoted(text + o, user) : put_text(text + o, "null");
+    o += put_text(text + o, ",\"slot\":");
+    o += put_int(text + o, s ? s->index : -1);
+    o += put_text(text + o, ",\"device\":");
+    o += device ? put_quoted(text + o, device) : put_text(text + o, "null");
+    o += put_text(text + o, ",\"queue_time\":");
+    o += put_text(text + o, q);
+    o += put_text(text + o, ",\"boot_time\":");
+    o += put_text(text + o, b);
+    o += put_text(text + o, ",\"predict_time\":");
+    o += put_text(text + o, pt);
+    o += put_text(text + o, ",\"input_bytes\":");
+    o += put_int(text + o, (long long)json_bytes(p->input_echo));
+    o += put_text(text + o, ",\"output_bytes\":");
+    o += put_int(text + o, (long long)json_bytes(p->output));
+    text[o++] = '}';
+    text[o++] = '\n';
     /* onto the lines cf_usage_flush writes, without the runner's lock */
     pthread_mutex_lock(&r->usage_buf_lock);
     if (r->usage_len + o > r->usage_cap) {

@@ -15,9 +15,16 @@
  * processes: for a predict or done frame about four times faster than
  * jansson's own dump and load, and every prediction pays for two frames
  * each way. */
-static char *encode_text(const json_t *msg)
+/* Most frames are small: written in one walk; a large one (a long text
+ * input, an output of megabytes) is measured first, then written. */
+#define CF_IPC_SMALL_FRAME 65536
+
+static char *encode_text(const json_t *msg, size_t *len)
 {
-    return cf_json_dumps(msg);
+    char *text = cf_json_dumps_upto(msg, CF_IPC_SMALL_FRAME, len);
+    if (text == NULL && *len > CF_IPC_SMALL_FRAME && (text = cf_json_dumps(msg)) != NULL)
+        *len = strlen(text);
+    return text;
 }
 
 static json_t *decode_text(const char *text, size_t len, cf_error *err)
@@ -43,12 +50,12 @@ static void put_length(unsigned char *hdr, size_t n)
 
 char *cf_ipc_encode(const json_t *msg, size_t *len_out, cf_error *err)
 {
-    char *payload = encode_text(msg);
+    size_t n;
+    char *payload = encode_text(msg, &n);
     if (payload == NULL) {
         cf_error_set(err, CF_ENOMEM, "cannot encode IPC message");
         return NULL;
     }
-    size_t n = strlen(payload);
     char *frame = malloc(n + 4);
     if (frame == NULL) {
         free(payload);
@@ -120,10 +127,10 @@ static ssize_t read_all(int fd, char *buf, size_t len)
 
 int cf_ipc_send(int fd, const json_t *msg, cf_error *err)
 {
-    char *payload = encode_text(msg);
+    size_t n;
+    char *payload = encode_text(msg, &n);
     if (payload == NULL)
         return cf_error_set(err, CF_ENOMEM, "cannot encode IPC message");
-    size_t n = strlen(payload);
     unsigned char hdr[4];
     put_length(hdr, n);
     /* the header and the text in one write when they fit the socket */

@@ -28,6 +28,7 @@ typedef struct buf {
     int failed;              /* the sink failed: stop producing */
     char *stage;             /* sink mode: small pieces gathered (CF_JSON_STAGE bytes) */
     size_t staged;
+    size_t limit;            /* growing mode: stop past this many bytes (0: none) */
 } buf;
 
 #define CF_JSON_STAGE 16384
@@ -58,6 +59,10 @@ static void put(buf *b, const char *s, size_t n)
         }
         memcpy(b->stage + b->staged, s, n);
         b->staged += n;
+        return;
+    }
+    if (b->limit && b->len + n > b->limit) {
+        b->oom = 1; /* past the limit: from here on it only counts */
         return;
     }
     if (b->len + n + 1 > b->cap) {
@@ -183,6 +188,29 @@ char *cf_json_dumps(const json_t *v)
         free(b.data);
         return NULL;
     }
+    return b.data;
+}
+
+char *cf_json_dumps_upto(const json_t *v, size_t max, size_t *len)
+{
+    /* One walk into a growing buffer: for the small texts this is for, a
+     * counting walk first would cost as much as the writing one. */
+    buf b = {0};
+    b.limit = max;
+    b.cap = 1024;
+    b.data = malloc(b.cap);
+    if (b.data == NULL) {
+        *len = 0;
+        return NULL;
+    }
+    b.data[0] = '\0';
+    put_value(&b, v);
+    if (b.oom) {
+        free(b.data);
+        *len = b.count > max ? b.count : 0;
+        return NULL;
+    }
+    *len = b.len;
     return b.data;
 }
 

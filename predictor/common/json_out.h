@@ -10,6 +10,12 @@
  * or NULL when out of memory. */
 char *cf_json_dumps(const json_t *v);
 
+/* cf_json_dumps for a text expected to be small, in one walk: NULL when
+ * it is longer than max bytes (then *len is its whole length, counted
+ * without being written: use cf_json_dumps or cf_json_write) or memory
+ * ran out (*len 0); else *len is its length. */
+char *cf_json_dumps_upto(const json_t *v, size_t max, size_t *len);
+
 /* The length of cf_json_dumps(v) without building it (a Content-Length). */
 size_t cf_json_length(const json_t *v);
 

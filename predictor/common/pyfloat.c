@@ -23,7 +23,12 @@ char *cf_pylike_float_repr(double d, char *out, size_t outlen)
      * %f cost thousands of instructions each. */
     double mag = fabs(d);
     if (mag == 0) {
-        snprintf(out, outlen, "%s", signbit(d) ? "-0.0" : "0.0");
+        const char *zero = signbit(d) ? "-0.0" : "0.0";
+        size_t n = strlen(zero);
+        if (n < outlen)
+            memcpy(out, zero, n + 1);
+        else if (outlen > 0)
+            out[0] = '\0';
         return out;
     }
     /* Below 2^33 an ulp is under 1e-6, so at most one decimal of six

@@ -45,6 +45,17 @@ static void agree(json_t *v)
     assert_int_equal(b.len, strlen(text));
     assert_memory_equal(b.data, text, b.len);
     free(b.data);
+    /* in one walk: the same text when it fits, else its whole length */
+    size_t len = 0, n = strlen(text);
+    char *upto = cf_json_dumps_upto(v, n, &len);
+    assert_non_null(upto);
+    assert_int_equal(len, n);
+    assert_string_equal(upto, text);
+    free(upto);
+    if (n > 1) {
+        assert_null(cf_json_dumps_upto(v, n - 1, &len));
+        assert_int_equal(len, n);
+    }
     free(text);
 }
 
