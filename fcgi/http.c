@@ -4,13 +4,53 @@
 #include "fcgi_out.h"
 #include "json_out.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_param(FCGX_Request *fcgx, const char *name)
+/* The parameters a request is read for, found in one pass over envp:
+ * FCGX_GetParam walks all of it (thirty-odd strncmp) for each name. */
+typedef struct params {
+    const char *method, *request_uri, *document_uri, *script_name, *content_type, *content_length,
+        *prefer, *accept, *traceparent, *tracestate, *cancel_after, *remote_user;
+} params;
+
+static void find_params(char **envp, params *out)
 {
-    const char *v = FCGX_GetParam(name, fcgx->envp);
+    static const struct {
+        const char *name;
+        size_t len;
+        size_t off;
+    } wanted[] = {
+#define WANT(name, field) {name, sizeof name - 1, offsetof(params, field)}
+        WANT("REQUEST_METHOD", method),     WANT("REQUEST_URI", request_uri),
+        WANT("DOCUMENT_URI", document_uri), WANT("SCRIPT_NAME", script_name),
+        WANT("CONTENT_TYPE", content_type), WANT("CONTENT_LENGTH", content_length),
+        WANT("HTTP_PREFER", prefer),        WANT("HTTP_ACCEPT", accept),
+        WANT("HTTP_TRACEPARENT", traceparent), WANT("HTTP_TRACESTATE", tracestate),
+        WANT("HTTP_CANCEL_AFTER", cancel_after), WANT("REMOTE_USER", remote_user),
+#undef WANT
+    };
+    memset(out, 0, sizeof *out);
+    for (char **e = envp; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq == NULL)
+            continue;
+        size_t n = (size_t)(eq - *e);
+        for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
+            if (wanted[i].len != n || memcmp(*e, wanted[i].name, n) != 0)
+                continue;
+            const char **slot = (const char **)(void *)((char *)out + wanted[i].off);
+            if (*slot == NULL)
+                *slot = eq + 1; /* the first, as FCGX_GetParam answers */
+            break;
+        }
+    }
+}
+
+static char *dup_or_null(const char *v)
+{
     return v ? strdup(v) : NULL;
 }
 
@@ -18,28 +58,28 @@ int cf_request_load(cf_request *req, FCGX_Request *fcgx, size_t max_body, cf_err
 {
     memset(req, 0, sizeof *req);
     req->fcgx = fcgx;
-    req->method = dup_param(fcgx, "REQUEST_METHOD");
-    if (req->method == NULL)
-        req->method = strdup("GET");
+    params pm;
+    find_params(fcgx->envp, &pm);
+    req->method = strdup(pm.method ? pm.method : "GET");
     /* Route on REQUEST_URI: SCRIPT_NAME/PATH_INFO differ between nginx,
      * mod_proxy_fcgi and mod_fcgid. */
-    const char *uri = FCGX_GetParam("REQUEST_URI", fcgx->envp);
+    const char *uri = pm.request_uri;
     if (uri == NULL)
-        uri = FCGX_GetParam("DOCUMENT_URI", fcgx->envp);
+        uri = pm.document_uri;
     if (uri == NULL)
-        uri = FCGX_GetParam("SCRIPT_NAME", fcgx->envp);
+        uri = pm.script_name;
     if (uri == NULL || *uri == '\0')
         uri = "/";
     size_t plen = strcspn(uri, "?");
     req->path = strndup(uri, plen);
     req->query = strdup(uri[plen] == '?' ? uri + plen + 1 : "");
-    req->content_type = dup_param(fcgx, "CONTENT_TYPE");
-    req->prefer = dup_param(fcgx, "HTTP_PREFER");
-    req->accept = dup_param(fcgx, "HTTP_ACCEPT");
-    req->traceparent = dup_param(fcgx, "HTTP_TRACEPARENT");
-    req->tracestate = dup_param(fcgx, "HTTP_TRACESTATE");
-    req->cancel_after = dup_param(fcgx, "HTTP_CANCEL_AFTER");
-    req->remote_user = dup_param(fcgx, "REMOTE_USER");
+    req->content_type = dup_or_null(pm.content_type);
+    req->prefer = dup_or_null(pm.prefer);
+    req->accept = dup_or_null(pm.accept);
+    req->traceparent = dup_or_null(pm.traceparent);
+    req->tracestate = dup_or_null(pm.tracestate);
+    req->cancel_after = dup_or_null(pm.cancel_after);
+    req->remote_user = dup_or_null(pm.remote_user);
     if (req->method == NULL || req->path == NULL || req->query == NULL)
         return cf_error_set(err, CF_ENOMEM, "out of memory");
 
@@ -59,7 +99,7 @@ int cf_request_load(cf_request *req, FCGX_Request *fcgx, size_t max_body, cf_err
      * copies straight into it: one copy of the body, no realloc. */
     size_t cap = 0, len = 0;
     char *buf = NULL;
-    const char *declared = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
+    const char *declared = pm.content_length;
     if (declared != NULL && *declared != '\0') {
         char *end = NULL;
         unsigned long long want = strtoull(declared, &end, 10);

@@ -35,10 +35,15 @@ static PyObject *object_from_json(const json_t *value, int depth, cf_error *err)
         item = from_json(child, depth + 1, err);
         if (item == NULL)
             goto fail;
-        if (PyDict_SetItemString(dict, key, item) < 0) {
+        /* not PyDict_SetItemString: it interns every key, a lookup in the
+         * interpreter's table per key per frame */
+        PyObject *k = PyUnicode_FromString(key);
+        if (k == NULL || PyDict_SetItem(dict, k, item) < 0) {
+            Py_XDECREF(k);
             take_exception(err, "cannot fill a dict");
             goto fail;
         }
+        Py_DECREF(k);
         Py_CLEAR(item);
     }
     return dict;
