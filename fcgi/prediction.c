@@ -152,18 +152,19 @@ json_t *cf_prediction_to_json(const cf_prediction *p)
     json_t *o = json_object();
     if (o == NULL)
         return NULL;
-    json_object_set_new(o, "input", p->input_echo ? json_incref(p->input_echo) : json_object());
-    json_object_set_new(o, "output", output_json(p));
-    json_object_set_new(o, "id", json_string(p->id));
-    json_object_set_new(o, "version", json_null());
-    json_object_set_new(o, "created_at", string_or_null(p->created_at));
-    json_object_set_new(o, "started_at", time_or_null(p->started_at));
-    json_object_set_new(o, "completed_at", time_or_null(p->completed_at));
-    json_object_set_new(o, "logs", logs_json(p));
-    json_object_set_new(o, "error", string_or_null(p->error));
-    json_object_set_new(o, "status", json_string(cf_status_name(p->status)));
+    /* constant keys: no UTF-8 check per key and response */
+    json_object_set_new_nocheck(o, "input", p->input_echo ? json_incref(p->input_echo) : json_object());
+    json_object_set_new_nocheck(o, "output", output_json(p));
+    json_object_set_new_nocheck(o, "id", json_string(p->id));
+    json_object_set_new_nocheck(o, "version", json_null());
+    json_object_set_new_nocheck(o, "created_at", string_or_null(p->created_at));
+    json_object_set_new_nocheck(o, "started_at", time_or_null(p->started_at));
+    json_object_set_new_nocheck(o, "completed_at", time_or_null(p->completed_at));
+    json_object_set_new_nocheck(o, "logs", logs_json(p));
+    json_object_set_new_nocheck(o, "error", string_or_null(p->error));
+    json_object_set_new_nocheck(o, "status", json_string(cf_status_name(p->status)));
     json_t *m = metrics_json(p);
-    json_object_set_new(o, "metrics", m ? m : json_null());
+    json_object_set_new_nocheck(o, "metrics", m ? m : json_null());
     return o;
 }
 

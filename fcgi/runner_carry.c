@@ -68,6 +68,15 @@ void cf_carry_push(cf_runner *r, cf_prediction *p, int here)
         cf_log_error("CF0333", "cannot wake a thread for a parked request: %s", strerror(errno));
 }
 
+void cf_carry_start_here(cf_runner *r, struct cf_wslot *s)
+{
+    cf_prediction *p = carry_here;
+    /* p's reference is this thread's; a failed send ends p, which its
+     * carry then answers */
+    if (p && s->direct && s->nrun == 1 && s->run[0] == p && p->phase == CF_PHASE_QUEUED)
+        cf_rw_start_direct(r, s, p);
+}
+
 /* Runs (or, if it ended, just answers) one parked request on this thread;
  * takes the reference cf_carry_push gave. */
 static void carry(cf_runner *r, cf_prediction *p)

@@ -145,6 +145,10 @@ void cf_carry_push(cf_runner *r, cf_prediction *p, int here);
  * are still there and cancels the predictions of those that left. Seconds
  * until it wants to run again, or -1 when nothing is parked. */
 double cf_carry_check_parked(cf_runner *r);
+/* After a hand-over of s to the request this thread carries next: sends
+ * its predict frame now, so that the worker runs it while this thread
+ * answers its own client (lock dropped while the frame is written). */
+void cf_carry_start_here(cf_runner *r, struct cf_wslot *s);
 
 /* runner_worker.c */
 /* Starts s's worker (a boot); on failure schedules the next try. */
@@ -173,6 +177,9 @@ double cf_rw_timers(cf_runner *r);
  * is dropped while the frame is written. 0, or -1 when p ended or the
  * worker is gone. */
 int cf_rw_send_prediction(cf_runner *r, struct cf_wslot *s, cf_prediction *p);
+/* Starts p on s for the thread that runs it directly: its deadline timer,
+ * then cf_rw_send_prediction (same answer). */
+int cf_rw_start_direct(cf_runner *r, struct cf_wslot *s, cf_prediction *p);
 /* Keeps the spare: starts one while a slot is offline, ends it when none
  * is (or at a reload). Seconds until it wants to be asked again, or -1. */
 double cf_rw_spare_tick(cf_runner *r);

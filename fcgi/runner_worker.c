@@ -989,15 +989,21 @@ int cf_rw_send_prediction(cf_runner *r, struct cf_wslot *s, cf_prediction *p)
     return 0;
 }
 
+int cf_rw_start_direct(cf_runner *r, struct cf_wslot *s, cf_prediction *p)
+{
+    if (p->deadline > 0)
+        cf_runner_wake(r); /* its timer joins the runner's poll timeout */
+    return cf_rw_send_prediction(r, s, p);
+}
+
 /* Talks to s's worker for p, which s runs directly for this thread: sends
  * the predict frame and reads frames until p leaves s. *gone follows the
  * client (1: it went away, 2: and p was canceled for it). Lock held. */
 static void run_on_slot(cf_runner *r, struct cf_wslot *s, cf_prediction *p,
                         int (*client_gone)(void *), void *ctx, int *gone)
 {
-    if (p->deadline > 0)
-        cf_runner_wake(r); /* its timer joins the runner's poll timeout */
-    if (cf_rw_send_prediction(r, s, p) != 0)
+    /* the frame may have gone already (cf_carry_start_here) */
+    if (p->phase == CF_PHASE_QUEUED && cf_rw_start_direct(r, s, p) != 0)
         return;
     while (cf_runner_slot_of(r, p) == s) {
         int fd = s->proc.ipc_fd, encode = cf_rw_wants_encoding(s, NULL);
@@ -1070,7 +1076,9 @@ int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void
             run_on_slot(r, s, p, client_gone, ctx, &gone);
             s->direct = 0;
             p->direct_waiter = 0;
-            if (!cf_runner_hand_over(r, s) && runner_has_work(r, s))
+            if (cf_runner_hand_over(r, s))
+                cf_carry_start_here(r, s); /* the next one's frame before this answer */
+            else if (runner_has_work(r, s))
                 cf_runner_wake(r); /* the runner reads frames again, starts what is queued */
             continue;
         }
