@@ -40,17 +40,33 @@ struct sync_request {
     int want_urls, training;
 };
 
-/* The answer of a sync prediction: 200 with it as it ended, or nothing
- * for a client that went away. */
-static void answer_sync(cf_parked *park, json_t *final, int gone)
+/* The answers short enough to be written from the record as text; longer
+ * ones (a data URI) are streamed from their json_t. A few kilobytes: the
+ * text is written under the runner's lock. */
+#define CF_SYNC_TEXT_MAX 8192
+
+/* Answers 200 with the prediction as it ended (nothing for a client that
+ * went away) and releases the answer. */
+static void respond_answer(cf_request *req, cf_answer *a, int gone, int want_urls,
+                           const char *id, int training)
+{
+    if (!gone && a->text) {
+        cf_respond_raw(req, 200, "application/json", a->text, a->len, NULL);
+    } else if (!gone && a->json == NULL) {
+        cf_respond_detail(req, 500, "out of memory");
+    } else if (!gone) {
+        if (want_urls && a->json)
+            cf_stream_add_urls(a->json, req, id, training);
+        cf_respond_json(req, 200, a->json, NULL);
+    }
+    free(a->text);
+    json_decref(a->json);
+}
+
+static void answer_sync(cf_parked *park, cf_answer *final, int gone)
 {
     struct sync_request *sr = (struct sync_request *)park;
-    if (!gone) {
-        if (sr->want_urls && final)
-            cf_stream_add_urls(final, sr->req, sr->id, sr->training);
-        cf_respond_json(sr->req, 200, final, NULL);
-    }
-    json_decref(final);
+    respond_answer(sr->req, final, gone, sr->want_urls, sr->id, sr->training);
     cf_server_finish_detached(sr->req);
     free(sr);
 }
@@ -59,27 +75,24 @@ static void answer_sync(cf_parked *park, json_t *final, int gone)
 static void run_sync(cf_app *app, cf_request *req, cf_prediction *p, int want_urls,
                      int training)
 {
-    json_t *done = NULL;
+    /* Replicate's urls are added to the object: no text then */
+    cf_answer done = {.text_max = want_urls ? 0 : CF_SYNC_TEXT_MAX};
     struct sync_request *sr = calloc(1, sizeof *sr);
     cf_request *held = sr ? cf_server_detach(req) : NULL;
     if (held == NULL) {
         /* out of memory: this thread waits for it as it always could */
         free(sr);
-        if (cf_runner_run_direct(app->runner, p, client_gone, req, &done, NULL) == 0) {
-            if (want_urls)
-                cf_stream_add_urls(done, req, p->id, training);
-            cf_respond_json(req, 200, done, NULL);
-        }
-        json_decref(done);
+        int gone = cf_runner_run_direct(app->runner, p, client_gone, req, &done, NULL);
+        respond_answer(req, &done, gone, want_urls, p->id, training);
         return;
     }
     *sr = (struct sync_request){.park = {.client_gone = client_gone, .ctx = held,
-                                         .finish = answer_sync},
+                                         .finish = answer_sync, .text_max = done.text_max},
                                 .req = held, .want_urls = want_urls, .training = training};
     snprintf(sr->id, sizeof sr->id, "%s", p->id);
     int rc = cf_runner_run_direct(app->runner, p, client_gone, held, &done, &sr->park);
     if (rc != CF_RUN_PARKED)
-        answer_sync(&sr->park, done, rc != 0);
+        answer_sync(&sr->park, &done, rc != 0);
 }
 
 static void respond_details(cf_request *req, json_t *details)

@@ -110,6 +110,11 @@ const char *cf_status_name(cf_status s);
 
 /* The response object with every key in Cog's order (§4). New reference. */
 json_t *cf_prediction_to_json(const cf_prediction *p);
+/* The same object's text, written from the record in one pass: the bytes
+ * of cf_json_dumps(cf_prediction_to_json(p)) (prediction_text.c). NULL
+ * when it is longer than max bytes (then *len is its length), when a
+ * string in it is not UTF-8, or out of memory (*len 0): then the json_t. */
+char *cf_prediction_response_text(const cf_prediction *p, size_t max, size_t *len);
 /* The webhook body: unset keys left out (§6). New reference. */
 json_t *cf_prediction_to_webhook_json(const cf_prediction *p);
 

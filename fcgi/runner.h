@@ -100,6 +100,16 @@ int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(voi
  * seconds for the running one to finish. Returns 1 if it finished. */
 int cf_runner_drain(cf_runner *r, double grace);
 
+/* A sync prediction's answer, taken under the same hold of the lock that
+ * saw it end: its text when it is short (written from the record, no
+ * json_t built), else its response object. */
+typedef struct cf_answer {
+    size_t text_max; /* in: the longest text wanted; 0: the object always */
+    json_t *json;    /* out: the response object (new reference), or NULL */
+    char *text;      /* out: or its text (malloc'd, len bytes); both NULL: out of memory */
+    size_t len;
+} cf_answer;
+
 /* A sync request that waits for a slot without a thread. Whichever thread
  * frees a slot for its prediction, or ends the prediction while it waits,
  * carries the request on (cf_runner_carry_pending); the runner thread asks
@@ -107,11 +117,12 @@ int cf_runner_drain(cf_runner *r, double grace);
 typedef struct cf_parked {
     int (*client_gone)(void *ctx);
     void *ctx;
-    /* Answers the request with final (a reference it takes; NULL when out
-     * of memory) unless gone, then frees the request and this struct.
-     * Called without the lock, on the thread that carries it. */
-    void (*finish)(struct cf_parked *self, json_t *final, int gone);
-    int gone; /* the runner saw its client leave while it waited */
+    /* Answers the request with final (whose text or object it takes)
+     * unless gone, then frees the request and this struct. Called without
+     * the lock, on the thread that carries it. */
+    void (*finish)(struct cf_parked *self, cf_answer *final, int gone);
+    size_t text_max; /* its cf_answer's */
+    int gone;        /* the runner saw its client leave while it waited */
 } cf_parked;
 
 /* p->park_state */
@@ -124,13 +135,12 @@ enum { CF_PARK_NONE = 0, CF_PARK_WAITING, CF_PARK_CARRIED };
  * thread when the worker was idle or a slot is handed to it (then this
  * thread reads the worker's frames itself), else waits as
  * cf_runner_wait_client does. Returns 1 if the client went away. With
- * final, *final receives p's response JSON (a new reference, NULL when out
- * of memory) taken under the same hold of the lock that saw p end.
+ * final, *final receives p's answer (above).
  * With park, a p that would wait is parked instead (CF_RUN_PARKED is
  * returned at once): from then on park belongs to the runner until its
  * finish is called, perhaps before this function has returned. */
 int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx,
-                         json_t **final, cf_parked *park);
+                         cf_answer *final, cf_parked *park);
 
 /* Marks the calling thread as one that calls cf_runner_carry_pending after
  * each request: a slot it frees for a parked request is carried by it,

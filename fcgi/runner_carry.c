@@ -82,14 +82,14 @@ void cf_carry_start_here(cf_runner *r, struct cf_wslot *s)
 static void carry(cf_runner *r, cf_prediction *p)
 {
     cf_parked *park = p->parked;
-    json_t *final = NULL;
+    cf_answer final = {.text_max = park->text_max};
     /* p has a slot handed to it or has ended: this does not wait */
     int gone = cf_runner_run_direct(r, p, park->client_gone, park->ctx, &final, NULL);
     cf_runner_lock(r);
     gone |= park->gone;
     p->parked = NULL;
     cf_runner_unlock(r);
-    park->finish(park, final, gone);
+    park->finish(park, &final, gone);
     cf_prediction_decref(p);
 }
 

@@ -1048,7 +1048,7 @@ static int runner_has_work(const cf_runner *r, const struct cf_wslot *s)
 }
 
 int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx,
-                         json_t **final, cf_parked *park)
+                         cf_answer *final, cf_parked *park)
 {
     int gone = 0;
     cf_runner_lock(r);
@@ -1104,8 +1104,11 @@ int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void
         }
     }
     p->direct_waiter = 0;
-    if (final)
-        *final = cf_prediction_to_json(p);
+    if (final) {
+        final->text = final->text_max ? cf_prediction_response_text(p, final->text_max, &final->len)
+                                      : NULL;
+        final->json = final->text ? NULL : cf_prediction_to_json(p);
+    }
     cf_runner_unlock(r);
     cf_usage_flush(r); /* p's line before its client has the answer */
     return gone != 0;

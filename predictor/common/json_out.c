@@ -14,22 +14,7 @@
 #include "json_scan.h"
 #include "pyfloat.h"
 
-/* Where the text goes: a growing buffer (cf_json_dumps), nowhere but a
- * count (cf_json_length), or a sink fed through a small staging buffer,
- * long runs straight from the json_t's own memory (cf_json_write). */
-typedef struct buf {
-    char *data;
-    size_t len, cap;
-    int oom;
-    size_t count;            /* bytes produced, every mode */
-    int counting;            /* count only */
-    cf_json_sink sink;       /* or NULL */
-    void *ctx;
-    int failed;              /* the sink failed: stop producing */
-    char *stage;             /* sink mode: small pieces gathered (CF_JSON_STAGE bytes) */
-    size_t staged;
-    size_t limit;            /* growing mode: stop past this many bytes (0: none) */
-} buf;
+typedef cf_json_buf buf;
 
 #define CF_JSON_STAGE 16384
 
@@ -191,27 +176,41 @@ char *cf_json_dumps(const json_t *v)
     return b.data;
 }
 
+void cf_json_buf_open(cf_json_buf *b, size_t max)
+{
+    memset(b, 0, sizeof *b);
+    b->limit = max;
+    b->cap = 1024;
+    b->data = malloc(b->cap);
+    if (b->data == NULL)
+        b->oom = 1;
+    else
+        b->data[0] = '\0';
+}
+
+void cf_json_buf_raw(cf_json_buf *b, const char *s, size_t n) { put(b, s, n); }
+void cf_json_buf_string(cf_json_buf *b, const char *s, size_t n) { put_string(b, s, n); }
+void cf_json_buf_value(cf_json_buf *b, const json_t *v) { put_value(b, v); }
+
+char *cf_json_buf_close(cf_json_buf *b, size_t *len)
+{
+    if (b->oom) {
+        free(b->data);
+        *len = b->limit && b->count > b->limit ? b->count : 0;
+        return NULL;
+    }
+    *len = b->len;
+    return b->data;
+}
+
 char *cf_json_dumps_upto(const json_t *v, size_t max, size_t *len)
 {
     /* One walk into a growing buffer: for the small texts this is for, a
      * counting walk first would cost as much as the writing one. */
-    buf b = {0};
-    b.limit = max;
-    b.cap = 1024;
-    b.data = malloc(b.cap);
-    if (b.data == NULL) {
-        *len = 0;
-        return NULL;
-    }
-    b.data[0] = '\0';
+    buf b;
+    cf_json_buf_open(&b, max);
     put_value(&b, v);
-    if (b.oom) {
-        free(b.data);
-        *len = b.count > max ? b.count : 0;
-        return NULL;
-    }
-    *len = b.len;
-    return b.data;
+    return cf_json_buf_close(&b, len);
 }
 
 size_t cf_json_length(const json_t *v)

@@ -178,6 +178,60 @@ static void floats_are_written_as_python_does(void **state)
     json_decref(v);
 }
 
+/* The text written from the record is the dump of the json_t view, byte
+ * for byte, or NULL where that view is the one to use. */
+static void text_matches(const cf_prediction *p)
+{
+    json_t *v = cf_prediction_to_json(p);
+    char *want = cf_json_dumps(v);
+    size_t len = 0;
+    char *got = cf_prediction_response_text(p, 1 << 20, &len);
+    assert_non_null(got);
+    assert_int_equal(len, strlen(want));
+    assert_string_equal(got, want);
+    free(got);
+    assert_null(cf_prediction_response_text(p, strlen(want) - 1, &len));
+    assert_int_equal(len, strlen(want));
+    free(want);
+    json_decref(v);
+}
+
+static void response_text_is_the_json_views_dump(void **state)
+{
+    (void)state;
+    cf_prediction *p = cf_prediction_new("pred_text");
+    text_matches(p); /* nothing set */
+    p->input_echo = json_pack("{s:s, s:f, s:[i,n]}", "prompt", "q\"\n\u00e9\x01", "t", 0.1, "n", 3);
+    p->created_at = strdup("2026-12-01T17:39:59.338872+00:00");
+    p->started_at = 1796146799.338872;
+    text_matches(p); /* running */
+    p->completed_at = 1796146799.339481;
+    p->status = CF_STATUS_SUCCEEDED;
+    p->output = json_pack("[f, s, {s:b}]", 2.0, "x", "k", 1);
+    cf_prediction_append_logs(p, "line\n\tmore\0nul", 15);
+    size_t n = 1;
+    assert_null(cf_prediction_response_text(p, 1 << 20, &n)); /* a NUL in the logs: the json_t */
+    assert_int_equal(n, 0);
+    p->logs_len = 0; /* the logs start again */
+    cf_prediction_append_logs(p, "line\n\tmore \u00e9\n", 14);
+    text_matches(p);
+    p->metrics = json_pack("{s:f, s:i}", "queue_time", 0.000123, "tokens", 7);
+    text_matches(p); /* predict_time first, then the recorded ones */
+    json_object_set_new(p->metrics, "predict_time", json_real(9.5));
+    text_matches(p); /* the model's own predict_time in its place */
+    p->status = CF_STATUS_FAILED;
+    cf_prediction_set_error(p, "it \"broke\"");
+    text_matches(p); /* failed: the recorded metrics only */
+    json_decref(p->metrics);
+    p->metrics = NULL;
+    text_matches(p); /* failed, no metrics: null */
+    cf_prediction_set_error(p, "bad \xff byte");
+    size_t len = 1;
+    assert_null(cf_prediction_response_text(p, 1 << 20, &len)); /* not UTF-8: the json_t */
+    assert_int_equal(len, 0);
+    cf_prediction_decref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +245,7 @@ int main(void)
         cmocka_unit_test(durations_parse),
         cmocka_unit_test(logs_that_are_not_utf8_stay_in_every_view),
         cmocka_unit_test(floats_are_written_as_python_does),
+        cmocka_unit_test(response_text_is_the_json_views_dump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
