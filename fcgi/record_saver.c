@@ -18,6 +18,10 @@
 
 static const char unavailable_msg[] = "state directory unavailable";
 
+/* The largest record (its bytes in memory) whose spill text is written
+ * under the lock. */
+#define CF_SPILL_TEXT_MAX 16384
+
 void cf_rec_add_job(cf_records *rs, const char *id, const cf_spill_loc *spilled,
                     const char *dir)
 {
@@ -131,8 +135,15 @@ static int save_one(cf_records *rs)
     cf_prediction_incref(p);
     unsigned version = e->version;
     int running = p->phase == CF_PHASE_RUNNING;
-    json_t *rec = cf_state_record_json(p, running, e->seq);
     int is_new = !e->saved_once, persistent = e->persistent;
+    /* A small record to spill is written as text here, from the record
+     * (state_text.c); anything else as a json_t snapshot, written after
+     * the lock (a data URI is one memcpy then, not a walk under it). */
+    size_t text_len = 0;
+    char *text = !persistent && e->bytes <= CF_SPILL_TEXT_MAX
+                     ? cf_state_record_text(p, running, e->seq, CF_SPILL_TEXT_MAX, &text_len)
+                     : NULL;
+    json_t *rec = text ? NULL : cf_state_record_json(p, running, e->seq);
     char id[128];
     snprintf(id, sizeof id, "%s", e->id);
     rs->busy = 1;
@@ -144,8 +155,9 @@ static int save_one(cf_records *rs)
     if (persistent) {
         rc = cf_state_write(rs->cfg.state, id, rec, is_new, &err);
     } else {
-        char *text = rec ? cf_json_dumps(rec) : NULL; /* a data URI is one memcpy, not a walk */
-        rc = text ? cf_spill_append(rs->spill, text, strlen(text), &spilled, &err)
+        if (text == NULL && rec && (text = cf_json_dumps(rec)) != NULL)
+            text_len = strlen(text);
+        rc = text ? cf_spill_append(rs->spill, text, text_len, &spilled, &err)
                   : cf_error_set(&err, CF_ENOMEM, "out of memory spilling prediction %s", id);
         free(text);
     }

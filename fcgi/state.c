@@ -21,7 +21,7 @@
 #include "json_out.h"
 #include "log.h"
 
-#define RECORD_VERSION 1
+#define RECORD_VERSION CF_STATE_RECORD_VERSION
 #define NAME_LEN 256 /* a record file name: "~" + base64url of 127 bytes + ".json" fits */
 
 
@@ -262,9 +262,8 @@ static json_t *worker_input_json(const cf_prediction *p, int *omitted)
     return o;
 }
 
-json_t *cf_state_record_json(const cf_prediction *p, int running, unsigned long long seq)
+double cf_state_deadline_wall(const cf_prediction *p)
 {
-    int terminal = cf_prediction_is_terminal(p), omitted = 0, failed = 0;
     double deadline = 0;
     if (p->deadline > 0) {
         /* the monotonic clock restarts with the machine: keep wall time */
@@ -272,6 +271,13 @@ json_t *cf_state_record_json(const cf_prediction *p, int running, unsigned long 
         if (deadline <= 0)
             deadline = 1;
     }
+    return deadline;
+}
+
+json_t *cf_state_record_json(const cf_prediction *p, int running, unsigned long long seq)
+{
+    int terminal = cf_prediction_is_terminal(p), omitted = 0, failed = 0;
+    double deadline = cf_state_deadline_wall(p);
     /* before the table: the order its initialisers run in is unspecified */
     json_t *worker_input = worker_input_json(p, &omitted);
     json_t *o = json_object();

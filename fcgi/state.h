@@ -42,6 +42,19 @@ void cf_state_free(cf_state *s);
 /* The directory, as given to cf_state_open. Borrowed. */
 const char *cf_state_dir(const cf_state *s);
 
+/* The version every record carries. */
+#define CF_STATE_RECORD_VERSION 1
+
+/* p's deadline as wall-clock time for its record (0: none). */
+double cf_state_deadline_wall(const cf_prediction *p);
+
+/* The text of cf_state_record_json's object, written straight from p in
+ * one pass (state_text.c). NULL when longer than max bytes (*len its
+ * length then), when a string of p's is not UTF-8 or out of memory (*len
+ * 0): then the json_t. Under the lock that guards p. */
+char *cf_state_record_text(const cf_prediction *p, int running, unsigned long long seq,
+                           size_t max, size_t *len);
+
 /* p's record as stored (see above), a new object that only borrows p's
  * values (increfs them): take it under the lock that guards p, write it
  * after. running says the worker has started p (ignored when terminal).

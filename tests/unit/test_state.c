@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "json_out.h"
 #include "state.h"
 
 typedef struct fixture {
@@ -261,6 +262,48 @@ static void queued_and_finished_records_round_trip_every_field(void **state)
     free_list(list, n);
     cf_prediction_decref(queued);
     cf_prediction_decref(done);
+}
+
+/* The record's text written straight from p is the dump of its json_t,
+ * byte for byte (or NULL where the json_t is the one to use). */
+static void text_matches_json(const cf_prediction *p, int running)
+{
+    json_t *rec = cf_state_record_json(p, running, 42);
+    char *want = cf_json_dumps(rec);
+    size_t len = 0;
+    char *got = cf_state_record_text(p, running, 42, 1 << 20, &len);
+    assert_non_null(got);
+    assert_int_equal(len, strlen(want));
+    assert_string_equal(got, want);
+    free(got);
+    assert_null(cf_state_record_text(p, running, 42, len - 1, &len));
+    assert_int_equal(len, strlen(want));
+    free(want);
+    json_decref(rec);
+}
+
+static void record_text_is_the_json_records_dump(void **state)
+{
+    (void)state;
+    cf_prediction *p = cf_prediction_new("pred_text");
+    text_matches_json(p, 0); /* queued, nothing set */
+    cf_prediction_decref(p);
+    p = full_record("pred_full");
+    p->deadline = 0; /* the wall-clock deadline is taken at each call */
+    size_t len = 1;
+    assert_null(cf_state_record_text(p, 0, 42, 1 << 20, &len)); /* a NUL in its logs */
+    assert_int_equal(len, 0);
+    p->logs_len = 0;
+    cf_prediction_append_logs(p, "line one\nline two \u00e9\n", 20);
+    text_matches_json(p, 0);
+    text_matches_json(p, 1); /* running */
+    json_decref(p->kinds);
+    p->kinds = json_pack("{s:s, s:s}", "img", "path", "text", "secret");
+    text_matches_json(p, 1); /* a secret left out of input_worker */
+    p->status = CF_STATUS_SUCCEEDED;
+    p->completed_at = 1700000001.5;
+    text_matches_json(p, 0); /* finished */
+    cf_prediction_decref(p);
 }
 
 static void logs_that_are_not_utf8_survive_as_replacement_characters(void **state)
@@ -629,6 +672,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(logs_that_are_not_utf8_survive_as_replacement_characters,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(secret_inputs_never_reach_the_disk, setup, teardown),
+        cmocka_unit_test(record_text_is_the_json_records_dump),
         cmocka_unit_test_setup_teardown(a_running_record_comes_back_flagged_running, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(queued_records_come_back_in_arrival_order, setup, teardown),
