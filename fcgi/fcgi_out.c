@@ -1,37 +1,14 @@
 /* fcgi_out.c - a large response body written as FastCGI records of up to 64 KiB. */
 #include "fcgi_out.h"
 
-#include <errno.h>
 #include <sys/uio.h>
+
+#include "fdio.h"
 
 /* A record's content length is 16 bits; a multiple of 8 needs no padding. */
 #define CF_FCGI_RECORD_MAX 65528
 #define CF_FCGI_VERSION_1 1
 #define CF_FCGI_STDOUT 6
-
-/* writev until every byte of iov[0,n) is out, continuing after partial writes. */
-static int cf_fcgi_writev_all(int fd, struct iovec *iov, int n)
-{
-    while (n > 0) {
-        ssize_t w = writev(fd, iov, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        while (n > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
-    }
-    return 0;
-}
 
 int cf_fcgi_out_write(FCGX_Request *req, const char *data, size_t len)
 {
@@ -63,7 +40,7 @@ int cf_fcgi_out_write(FCGX_Request *req, const char *data, size_t len)
         static const char padding[8] = {0};
         struct iovec iov[3] = {{header, sizeof header}, {(void *)data, n},
                                {(void *)padding, (8 - n % 8) % 8}};
-        if (cf_fcgi_writev_all(req->ipcFd, iov, iov[2].iov_len > 0 ? 3 : 2) != 0) {
+        if (cf_writev_all(req->ipcFd, iov, iov[2].iov_len > 0 ? 3 : 2) != 0) {
             return -1;
         }
         data += n;

@@ -113,6 +113,22 @@ void cf_runner_end(cf_runner *r, cf_prediction *p, cf_status status, const char 
            "prediction %s %s", p->id, cf_status_name(status));
 }
 
+void cf_runner_client_left(cf_runner *r, cf_prediction *p)
+{
+    if (cf_prediction_is_terminal(p) || p->cancel_requested)
+        return;
+    cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
+    struct cf_wslot *s = cf_runner_slot_of(r, p);
+    if (s) {
+        /* a running one is told; one handed to a thread and not sent never starts */
+        cf_rw_cancel(r, s, p, NULL);
+        cf_runner_wake(r); /* its kill timer joins the poll timeout */
+    } else {
+        p->cancel_requested = 1; /* queued: it never reaches a worker */
+        cf_runner_end(r, p, CF_STATUS_CANCELED, NULL);
+    }
+}
+
 void cf_runner_add_running(struct cf_wslot *s, cf_prediction *p)
 {
     assert(s->nrun < s->capacity);
@@ -924,34 +940,6 @@ void cf_runner_wait(cf_runner *r, cf_prediction *p)
     while (!cf_prediction_is_terminal(p))
         pthread_cond_wait(&p->done_cond, &r->lock);
     cf_runner_unlock(r);
-}
-
-int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx)
-{
-    int gone = 0;
-    cf_runner_lock(r);
-    while (!cf_prediction_is_terminal(p)) {
-        struct timespec ts = cf_realtime_after(0.100);
-        pthread_cond_timedwait(&p->done_cond, &r->lock, &ts);
-        if (gone || cf_prediction_is_terminal(p))
-            continue;
-        cf_runner_unlock(r);
-        gone = client_gone(ctx);
-        cf_runner_lock(r);
-        struct cf_wslot *s = cf_runner_slot_of(r, p);
-        if (gone && !cf_prediction_is_terminal(p) && !p->cancel_requested) {
-            cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
-            if (s) {
-                cf_rw_cancel(r, s, p, NULL);
-                cf_runner_wake(r);
-            } else {
-                p->cancel_requested = 1;
-                cf_runner_end(r, p, CF_STATUS_CANCELED, NULL);
-            }
-        }
-    }
-    cf_runner_unlock(r);
-    return gone;
 }
 
 int cf_runner_drain(cf_runner *r, double grace)

@@ -90,11 +90,6 @@ cf_prediction *cf_runner_find(cf_runner *r, const char *id);
 /* Waits for p to reach a terminal state. */
 void cf_runner_wait(cf_runner *r, cf_prediction *p);
 
-/* Waits like cf_runner_wait, but every 100 ms asks client_gone(ctx)
- * (called without the lock); when it says 1 the prediction is canceled
- * (a sync client that hung up) and the wait goes on to the end. Returns 1
- * if the client went away. */
-int cf_runner_wait_client(cf_runner *r, cf_prediction *p, int (*client_gone)(void *), void *ctx);
 
 /* Graceful stop: no queued prediction starts any more; waits up to grace
  * seconds for the running one to finish. Returns 1 if it finished. */
@@ -133,8 +128,9 @@ enum { CF_PARK_NONE = 0, CF_PARK_WAITING, CF_PARK_CARRIED };
 
 /* Runs a sync prediction that cf_runner_submit accepted, on the calling
  * thread when the worker was idle or a slot is handed to it (then this
- * thread reads the worker's frames itself), else waits as
- * cf_runner_wait_client does. Returns 1 if the client went away. With
+ * thread reads the worker's frames itself), else waits for
+ * one, asking client_gone(ctx) every 100 ms (without the lock): a client
+ * that left gets its prediction canceled. Returns 1 if the client went away. With
  * final, *final receives p's answer (above).
  * With park, a p that would wait is parked instead (CF_RUN_PARKED is
  * returned at once): from then on park belongs to the runner until its

@@ -122,20 +122,14 @@ void cf_runner_carry_pending(cf_runner *r, cf_prediction *taken)
 
 /* Asks a parked request's client whether it left; if it did, cancels its
  * prediction as a waiting request thread would have. */
-static void check_one(cf_runner *r, cf_prediction *p, struct cf_wslot *s)
+static void check_one(cf_runner *r, cf_prediction *p)
 {
     if (p->park_state != CF_PARK_WAITING || cf_prediction_is_terminal(p) || p->cancel_requested)
         return;
     if (!p->parked->client_gone(p->parked->ctx)) /* a poll of 0 ms */
         return;
-    cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
     p->parked->gone = 1;
-    if (s) {
-        cf_rw_cancel(r, s, p, NULL); /* the runner thread carries its frames */
-    } else {
-        p->cancel_requested = 1;
-        cf_runner_end(r, p, CF_STATUS_CANCELED, NULL); /* pushes it to a carrier */
-    }
+    cf_runner_client_left(r, p); /* a queued one ends: cf_runner_end pushes it to a carrier */
 }
 
 double cf_carry_check_parked(cf_runner *r)
@@ -147,10 +141,10 @@ double cf_carry_check_parked(cf_runner *r)
         return r->parked_checked + 0.100 - now;
     r->parked_checked = now;
     for (size_t i = 0; i < r->qlen; i++)
-        check_one(r, r->queue[(r->qhead + i) % r->qcap], NULL);
+        check_one(r, r->queue[(r->qhead + i) % r->qcap]);
     /* on a slot the runner thread carries (a worker running several at once) */
     for (int i = 0; i < r->nslots; i++)
         for (int k = 0; k < r->slots[i].nrun; k++)
-            check_one(r, r->slots[i].run[k], &r->slots[i]);
+            check_one(r, r->slots[i].run[k]);
     return r->nparked > 0 ? 0.100 : -1;
 }

@@ -120,6 +120,9 @@ void cf_runner_end_running(cf_runner *r, struct cf_wslot *s, cf_prediction *p, c
 /* Ends every prediction running in s with status (canceled instead for
  * those whose cancel was asked: the worker was killed for them). */
 void cf_runner_end_all(cf_runner *r, struct cf_wslot *s, cf_status status, const char *error);
+/* p's client went away: p is canceled as if it had asked (one running is
+ * told, one queued ends now); nothing if it ended or a cancel was asked. */
+void cf_runner_client_left(cf_runner *r, cf_prediction *p);
 /* Puts p into s's running set (a free place is there). */
 void cf_runner_add_running(struct cf_wslot *s, cf_prediction *p);
 

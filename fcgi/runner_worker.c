@@ -1089,19 +1089,8 @@ int cf_runner_run_direct(cf_runner *r, cf_prediction *p, int (*client_gone)(void
         cf_runner_unlock(r);
         gone = client_gone(ctx);
         cf_runner_lock(r);
-        if (!gone || cf_prediction_is_terminal(p) || p->cancel_requested)
-            continue;
-        cf_log_info("CF0315", "client of %s went away: canceling it", p->id);
-        s = cf_runner_slot_of(r, p);
-        if (s && !s->direct) {
-            cf_rw_cancel(r, s, p, NULL); /* the runner thread carries its frames */
-            cf_runner_wake(r);
-        } else {
-            /* queued, or handed to this thread and not sent: it never runs */
-            p->cancel_requested = 1;
-            if (s == NULL)
-                cf_runner_end(r, p, CF_STATUS_CANCELED, NULL);
-        }
+        if (gone)
+            cf_runner_client_left(r, p);
     }
     p->direct_waiter = 0;
     if (final) {

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "json_in.h"
 #include "json_out.h"
 
@@ -82,30 +83,6 @@ json_t *cf_ipc_decode(const char *payload, size_t len, cf_error *err)
     return msg;
 }
 
-/* Writes every byte of iov[0..n) (which it advances), retrying short writes
- * and EINTR. 0, or -1 with errno. */
-static int writev_all(int fd, struct iovec *iov, int n)
-{
-    while (n > 0) {
-        ssize_t w = writev(fd, iov, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        while (n > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
-    }
-    return 0;
-}
-
 /* Returns bytes read (== len), 0 on EOF before any byte, -1 on error or
  * EOF in the middle. */
 static ssize_t read_all(int fd, char *buf, size_t len)
@@ -135,7 +112,7 @@ int cf_ipc_send(int fd, const json_t *msg, cf_error *err)
     put_length(hdr, n);
     /* the header and the text in one write when they fit the socket */
     struct iovec iov[2] = {{hdr, 4}, {payload, n}};
-    int rc = writev_all(fd, iov, 2);
+    int rc = cf_writev_all(fd, iov, 2);
     free(payload);
     if (rc < 0)
         return cf_error_set(err, CF_EIO, "IPC write failed: %s", strerror(errno));
