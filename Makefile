@@ -29,8 +29,14 @@ ifeq ($(SAN),1)
 BUILD   := build-san
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+FRONT_ALLOC :=
 else
 BUILD   := build
+# The front's allocator (fcgi/alloc.c says why), before the other libraries, so that every
+# malloc in the process resolves to it. Only the front: the worker keeps glibc's (Python has
+# its own for small objects), and so do the unit tests, so that valgrind sees every allocation.
+FRONT_ALLOC := -Wl,--push-state,--no-as-needed -ljemalloc -Wl,--pop-state
+$(BUILD)/obj/fcgi/alloc.o: CFLAGS += -DCF_JEMALLOC
 endif
 
 # Which process a file runs in is its folder: predictor/worker/ only in cog-fcgi-worker (the
@@ -72,7 +78,7 @@ $(BUILD)/obj/gen/playground_assets.o: $(BUILD)/gen/playground_assets.c fcgi/play
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/cog-fcgi: $(BUILD)/obj/fcgi/main.o $(FRONT_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(FRONT_ALLOC) $(DEP_LIBS)
 
 $(BUILD)/cog-fcgi-worker: $(WORKER_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(PY_LIBS) -Wl,-rpath,/usr/lib/x86_64-linux-gnu

@@ -1,13 +1,13 @@
 /* main.c - cog-fcgi's command line: serve, predict, schema. */
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "app.h"
 #include "check.h"
 #include "cli.h"
@@ -401,15 +401,7 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "cog-fcgi: --threads must be at least 2 and --queue not negative\n");
         return 2;
     }
-    /* glibc gives each thread its own malloc arena; with 64 request threads
-     * that alone made the front's RSS grow to ~30 MB under load. Two arenas
-     * are plenty for a process whose threads mostly wait. */
-    mallopt(M_ARENA_MAX, 2);
-    /* The byte budget (--keep-memory) bounds the RSS only if freed large
-     * blocks go back to the kernel: a fixed mmap threshold stops glibc from
-     * raising it (up to 32 MiB) after the first large free, which would keep
-     * them in the heap. */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    cf_alloc_configure();
     cf_server_block_signals();
     cf_error err;
     cf_error_clear(&err);

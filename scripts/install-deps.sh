@@ -14,6 +14,7 @@ set -eu
 #   libyaml-dev                     cog.yaml
 #   libcurl4-openssl-dev            URL inputs, webhooks, uploads (loaded on first use)
 #   libpcre2-dev                    Input(regex=...) validation in C
+#   libjemalloc-dev                 the front's malloc (fcgi/alloc.c: glibc's cost a third of its CPU)
 #   python3-dev                     libpython3.11 to embed in the worker
 #   libcmocka-dev                   unit tests
 #   nginx-light curl wrk valgrind   integration tests, benchmark, memory checks
@@ -39,7 +40,7 @@ set -eu
 #   prometheus                      promtool check metrics on GET /metrics (pool.sh); only its
 #                                   promtool is used (the package is 96 MB; no server is started by us)
 PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
-libcmocka-dev libpcre2-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
+libcmocka-dev libpcre2-dev libjemalloc-dev python3-dev nginx-light curl wrk valgrind python3-torch python3-numpy
 python3-sklearn python3-pil python3-venv clang libclang-rt-14-dev apache2-bin libapache2-mod-fcgid libapache2-mod-xsendfile
 spawn-fcgi openssl systemd procps iproute2 libssl-dev chromium nodejs fonts-dejavu-core
 python3-requests uwsgi-core uwsgi-plugin-python3 python3-pydantic python3-fastapi
