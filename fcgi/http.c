@@ -193,16 +193,57 @@ const char *cf_http_reason(int status)
     return "Unknown";
 }
 
+/* head_put: appends n bytes at *pos if they fit in cap (one byte kept). */
+static int head_put(char *head, size_t cap, size_t *pos, const char *s, size_t n)
+{
+    if (*pos + n >= cap)
+        return -1;
+    memcpy(head + *pos, s, n);
+    *pos += n;
+    return 0;
+}
+
+/* The CGI response head: Status, Content-Type, Content-Length, the extra
+ * headers (each ending in CRLF) and the blank line. Returns its length, or
+ * -1 when it does not fit in cap. Put together by hand: snprintf was 3% of
+ * the front's work for a no-op prediction. */
+static int response_head(char *head, size_t cap, int status, const char *content_type,
+                         size_t len, const char *extra)
+{
+    char digits[24];
+    size_t nd = 0, pos = 0;
+    do {
+        digits[sizeof digits - 1 - nd++] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len > 0);
+    char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), ' '};
+    const char *reason = cf_http_reason(status);
+    extra = extra ? extra : "";
+    if (status < 100 || status > 999 || head_put(head, cap, &pos, "Status: ", 8) != 0 ||
+        head_put(head, cap, &pos, code, 4) != 0 ||
+        head_put(head, cap, &pos, reason, strlen(reason)) != 0 ||
+        head_put(head, cap, &pos, "\r\nContent-Type: ", 16) != 0 ||
+        head_put(head, cap, &pos, content_type, strlen(content_type)) != 0 ||
+        head_put(head, cap, &pos, "\r\nContent-Length: ", 18) != 0 ||
+        head_put(head, cap, &pos, digits + sizeof digits - nd, nd) != 0 ||
+        head_put(head, cap, &pos, "\r\n", 2) != 0 ||
+        head_put(head, cap, &pos, extra, strlen(extra)) != 0 ||
+        head_put(head, cap, &pos, "\r\n", 2) != 0)
+        return -1;
+    return (int)pos;
+}
+
 void cf_respond_raw(cf_request *req, int status, const char *content_type, const char *body,
                     size_t len, const char *extra_headers)
 {
+    static const char failed[] = "Status: 500 Internal Server Error\r\n\r\n";
     char head[1024];
-    /* FCGX_FPrintF does not know %zu: format here, write with PutStr. */
-    int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
-                     status, cf_http_reason(status), content_type, len,
-                     extra_headers ? extra_headers : "");
-    if (n < 0 || (size_t)n >= sizeof head)
-        n = snprintf(head, sizeof head, "Status: 500 Internal Server Error\r\n\r\n");
+    int n = response_head(head, sizeof head, status, content_type, len, extra_headers);
+    if (n < 0) {
+        FCGX_PutStr(failed, sizeof failed - 1, req->fcgx->out);
+        return;
+    }
     FCGX_PutStr(head, n, req->fcgx->out);
     if (len > 0)
         cf_fcgi_out_write(req->fcgx, body, len); /* a failure is the web server gone */
@@ -242,10 +283,8 @@ void cf_respond_json(cf_request *req, int status, const json_t *body, const char
     if (len >= CF_FCGI_OUT_DIRECT_MIN) {
         /* len is its whole length: the walk went on counting past the limit */
         char head[1024];
-        int n = snprintf(head, sizeof head,
-                         "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
-                         status, cf_http_reason(status), len, extra_headers ? extra_headers : "");
-        if (n > 0 && (size_t)n < sizeof head) {
+        int n = response_head(head, sizeof head, status, "application/json", len, extra_headers);
+        if (n > 0) {
             cf_respond_stream st = {req->fcgx, head, n};
             if (cf_json_write(body, cf_respond_sink, &st) == 0 || st.head == NULL)
                 return; /* sent, or cut short by the web server going away */

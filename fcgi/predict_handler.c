@@ -14,6 +14,7 @@
 #include "prefer.h"
 #include "server.h"
 #include "stream_handler.h"
+#include "strcopy.h"
 
 /* 1 when the web server closed the FastCGI connection or sent anything
  * more on it (FCGI_ABORT_REQUEST: the whole request was read already), as
@@ -89,7 +90,7 @@ static void run_sync(cf_app *app, cf_request *req, cf_prediction *p, int want_ur
     *sr = (struct sync_request){.park = {.client_gone = client_gone, .ctx = held,
                                          .finish = answer_sync, .text_max = done.text_max},
                                 .req = held, .want_urls = want_urls, .training = training};
-    snprintf(sr->id, sizeof sr->id, "%s", p->id);
+    cf_strcopy(sr->id, sizeof sr->id, p->id);
     int rc = cf_runner_run_direct(app->runner, p, client_gone, held, &done, &sr->park);
     if (rc != CF_RUN_PARKED)
         answer_sync(&sr->park, &done, rc != 0);

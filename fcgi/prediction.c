@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "clock.h"
+#include "strcopy.h"
 
 cf_prediction *cf_prediction_new(const char *id)
 {
@@ -15,7 +16,7 @@ cf_prediction *cf_prediction_new(const char *id)
     if (p == NULL)
         return NULL;
     p->refs = 1;
-    snprintf(p->id, sizeof p->id, "%s", id);
+    cf_strcopy(p->id, sizeof p->id, id);
     p->status = CF_STATUS_PROCESSING;
     p->events = CF_EVENT_ALL;
     p->slot = -1;
@@ -217,5 +218,5 @@ void cf_prediction_generate_id(char *buf, size_t len)
     for (size_t i = 0; i < 26; i++)
         id[5 + i] = alphabet[rnd[i] & 31];
     id[31] = '\0';
-    snprintf(buf, len, "%s", id);
+    cf_strcopy(buf, len, id);
 }

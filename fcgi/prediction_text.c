@@ -18,7 +18,7 @@
 #include "pyfloat.h"
 #include "utf8.h"
 
-static void put_lit(cf_json_buf *b, const char *s)
+static void put_cstr(cf_json_buf *b, const char *s)
 {
     cf_json_buf_raw(b, s, strlen(s));
 }
@@ -28,13 +28,13 @@ static void put_str_or_null(cf_json_buf *b, const char *s)
     if (s)
         cf_json_buf_string(b, s, strlen(s));
     else
-        put_lit(b, "null");
+        CF_JSON_BUF_LIT(b, "null");
 }
 
 static void put_time_or_null(cf_json_buf *b, double t)
 {
     if (t <= 0) {
-        put_lit(b, "null");
+        CF_JSON_BUF_LIT(b, "null");
         return;
     }
     char buf[64];
@@ -52,17 +52,17 @@ static void put_metrics(cf_json_buf *b, const cf_prediction *p)
         if (custom)
             cf_json_buf_value(b, p->metrics);
         else
-            put_lit(b, "null");
+            CF_JSON_BUF_LIT(b, "null");
         return;
     }
-    put_lit(b, "{\"predict_time\":");
+    CF_JSON_BUF_LIT(b, "{\"predict_time\":");
     json_t *own = custom ? json_object_get(p->metrics, "predict_time") : NULL;
     if (own) {
         cf_json_buf_value(b, own);
     } else {
         char num[64];
         double t = round((p->completed_at - p->started_at) * 1e6) / 1e6;
-        put_lit(b, cf_pylike_float_repr(t < 0 ? 0 : t, num, sizeof num));
+        put_cstr(b, cf_pylike_float_repr(t < 0 ? 0 : t, num, sizeof num));
     }
     if (custom) {
         const char *key;
@@ -70,13 +70,13 @@ static void put_metrics(cf_json_buf *b, const cf_prediction *p)
         json_object_foreach(p->metrics, key, v) {
             if (strcmp(key, "predict_time") == 0)
                 continue;
-            put_lit(b, ",");
+            CF_JSON_BUF_LIT(b, ",");
             cf_json_buf_string(b, key, strlen(key));
-            put_lit(b, ":");
+            CF_JSON_BUF_LIT(b, ":");
             cf_json_buf_value(b, v);
         }
     }
-    put_lit(b, "}");
+    CF_JSON_BUF_LIT(b, "}");
 }
 
 /* Whether every string the response shows is UTF-8 already. */
@@ -96,32 +96,32 @@ char *cf_prediction_response_text(const cf_prediction *p, size_t max, size_t *le
         return NULL;
     cf_json_buf b;
     cf_json_buf_open(&b, max);
-    put_lit(&b, "{\"input\":");
+    CF_JSON_BUF_LIT(&b, "{\"input\":");
     if (p->input_echo)
         cf_json_buf_value(&b, p->input_echo);
     else
-        put_lit(&b, "{}");
-    put_lit(&b, ",\"output\":");
+        CF_JSON_BUF_LIT(&b, "{}");
+    CF_JSON_BUF_LIT(&b, ",\"output\":");
     if (p->output)
         cf_json_buf_value(&b, p->output);
     else
-        put_lit(&b, "null");
-    put_lit(&b, ",\"id\":");
+        CF_JSON_BUF_LIT(&b, "null");
+    CF_JSON_BUF_LIT(&b, ",\"id\":");
     cf_json_buf_string(&b, p->id, strlen(p->id));
-    put_lit(&b, ",\"version\":null,\"created_at\":");
+    CF_JSON_BUF_LIT(&b, ",\"version\":null,\"created_at\":");
     put_str_or_null(&b, p->created_at);
-    put_lit(&b, ",\"started_at\":");
+    CF_JSON_BUF_LIT(&b, ",\"started_at\":");
     put_time_or_null(&b, p->started_at);
-    put_lit(&b, ",\"completed_at\":");
+    CF_JSON_BUF_LIT(&b, ",\"completed_at\":");
     put_time_or_null(&b, p->completed_at);
-    put_lit(&b, ",\"logs\":");
+    CF_JSON_BUF_LIT(&b, ",\"logs\":");
     cf_json_buf_string(&b, p->logs ? p->logs : "", p->logs ? p->logs_len : 0);
-    put_lit(&b, ",\"error\":");
+    CF_JSON_BUF_LIT(&b, ",\"error\":");
     put_str_or_null(&b, p->error);
-    put_lit(&b, ",\"status\":\"");
-    put_lit(&b, cf_status_name(p->status));
-    put_lit(&b, "\",\"metrics\":");
+    CF_JSON_BUF_LIT(&b, ",\"status\":\"");
+    put_cstr(&b, cf_status_name(p->status));
+    CF_JSON_BUF_LIT(&b, "\",\"metrics\":");
     put_metrics(&b, p);
-    put_lit(&b, "}");
+    CF_JSON_BUF_LIT(&b, "}");
     return cf_json_buf_close(&b, len);
 }

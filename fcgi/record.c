@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "log.h"
+#include "strcopy.h"
 
 static const char interrupted_msg[] =
     "the prediction was interrupted: cog-fcgi stopped while it ran";
@@ -52,7 +53,7 @@ static entry *add_entry(cf_records *rs, const char *id)
     entry *e = calloc(1, sizeof *e);
     if (e == NULL)
         return NULL;
-    snprintf(e->id, sizeof e->id, "%s", id);
+    cf_strcopy(e->id, sizeof e->id, id);
     size_t k = cf_hash_string(id) % rs->nbuckets;
     e->next = rs->buckets[k];
     rs->buckets[k] = e;

@@ -15,6 +15,7 @@
 #include "files.h"
 #include "json_out.h"
 #include "log.h"
+#include "strcopy.h"
 
 static const char unavailable_msg[] = "state directory unavailable";
 
@@ -145,7 +146,7 @@ static int save_one(cf_records *rs)
                      : NULL;
     json_t *rec = text ? NULL : cf_state_record_json(p, running, e->seq);
     char id[128];
-    snprintf(id, sizeof id, "%s", e->id);
+    cf_strcopy(id, sizeof id, e->id);
     rs->busy = 1;
     pthread_mutex_unlock(rs->cfg.lock);
     cf_error err;

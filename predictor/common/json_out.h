@@ -30,6 +30,8 @@ typedef struct cf_json_buf {
  * strings and values, then close, which answers as cf_json_dumps_upto. */
 void cf_json_buf_open(cf_json_buf *b, size_t max);
 void cf_json_buf_raw(cf_json_buf *b, const char *s, size_t n);
+/* A string literal, its length known at compile time. */
+#define CF_JSON_BUF_LIT(b, s) cf_json_buf_raw((b), "" s, sizeof(s) - 1)
 void cf_json_buf_string(cf_json_buf *b, const char *s, size_t n);
 void cf_json_buf_value(cf_json_buf *b, const json_t *v);
 char *cf_json_buf_close(cf_json_buf *b, size_t *len);

@@ -838,7 +838,7 @@ int cf_validate_input(const json_t *input_schema, const json_t *components, cons
 
     if (json_object_size(props) == 0) {
         /* **kwargs: no declared inputs, every key goes through as given. */
-        out = input != NULL ? json_deep_copy(input) : json_object();
+        out = json_object_size(input) > 0 ? json_deep_copy(input) : json_object();
         if (out == NULL) {
             rc = cf_error_set(err, CF_ENOMEM, "out of memory validating the input");
         }
