@@ -649,7 +649,9 @@ class Runtime:
                 except Exception:
                     pass
             _logs.end_lines()
-            flush_stdio()
+            # No flush_stdio() here: the worker's C loop flushes sys.stdout/stderr and the
+            # captured fds before it sends the done frame this returns (py_worker.c
+            # send_frame), and flushing twice was a tenth of a no-op prediction's work.
 
     # -- several at once: the event loop reads the frames ------------------------
 
