@@ -6,7 +6,6 @@ of iterator outputs and metrics are sent as they happen through the emit
 callable (the C module _cogfcgi's send() in the worker).
 """
 import asyncio
-import contextvars
 import base64
 import inspect
 import io
@@ -24,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional
 from . import _loader, _logs, _schema
 from . import _types as t
 from .predictor import BasePredictor, BaseRunner
-from .scope import Scope, _set_scope
+from .scope import Scope, _set_scope, current_scope
 from .server.exceptions import CancelationException
 from .types import Path, Secret
 
@@ -298,12 +297,6 @@ def _done(status: str, output: Any = None, error: Optional[str] = None,
     return msg
 
 
-# The id of the prediction this code runs for: per task when several run at
-# once in the event loop (concurrency.max > 1), so outputs and metrics carry it.
-_current_id: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar("cog_fcgi_id",
-                                                                             default=None)
-
-
 class _TaskStream:
     """sys.stdout/stderr while several predictions run at once: what a task
     prints goes to the front as a log frame with its prediction's id (the
@@ -314,7 +307,7 @@ class _TaskStream:
         self._emit = emit
 
     def write(self, text: str) -> int:
-        pid = _current_id.get()
+        pid = current_scope()._prediction_id
         if pid is None or not text:
             return self._inner.write(text)
         self._emit({"type": "log", "id": pid, "text": text})
@@ -332,11 +325,10 @@ class Runtime:
 
     @property
     def current_id(self) -> Optional[str]:
-        return _current_id.get()
-
-    @current_id.setter
-    def current_id(self, value: Optional[str]) -> None:
-        _current_id.set(value)
+        """The id of the prediction this code runs for, from its scope (a context
+        variable): per task when several run at once in the event loop
+        (concurrency.max > 1), so outputs and metrics carry it."""
+        return current_scope()._prediction_id
 
     def __init__(self, emit: Optional[Emit] = None):
         self.emit = emit or (lambda msg: None)
@@ -596,8 +588,7 @@ class Runtime:
             context = dict(msg.get("context") or {})
             if pid is not None:
                 context["id"] = pid
-            self.current_id = pid
-            previous = _set_scope(Scope(context, self._emit_metric))
+            previous = _set_scope(Scope(context, self._emit_metric, pid))
             kwargs = self._kwargs(entry, msg.get("input") or {}, opened)
             if entry.is_async:
                 self.task = self._loop().create_task(self._call_async(entry, kwargs))
@@ -640,7 +631,6 @@ class Runtime:
         finally:
             self.running = False
             self.task = None
-            self.current_id = None
             if previous is not None:
                 _set_scope(previous)
             for f in opened:
@@ -668,8 +658,7 @@ class Runtime:
             context = dict(msg.get("context") or {})
             if pid is not None:
                 context["id"] = pid
-            self.current_id = pid  # this task's context only
-            _set_scope(Scope(context, self._emit_metric))
+            _set_scope(Scope(context, self._emit_metric, pid))  # this task's context only
             kwargs = self._kwargs(entry, msg.get("input") or {}, opened)
             output = await self._call_async(entry, kwargs)
             done = _done("succeeded", output, pid=pid)

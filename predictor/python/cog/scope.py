@@ -24,10 +24,14 @@ class Scope:
     """One prediction's view: its context (plus id) and a way to record metrics."""
 
     def __init__(self, context: Optional[Dict[str, Any]] = None,
-                 emit: Optional[Callable[[Dict[str, Any]], None]] = None):
+                 emit: Optional[Callable[[Dict[str, Any]], None]] = None,
+                 prediction_id: Optional[str] = None):
         self.context: Dict[str, Any] = dict(context or {})
         self._emit = emit
         self.metrics = _Metrics(self)
+        # whose outputs, metrics and (several at once) prints these are: cog's runtime
+        # reads it here rather than from a context variable of its own, one set fewer
+        self._prediction_id = prediction_id
 
     def record_metric(self, name: str, value: Any, mode: str = "replace") -> None:
         self.metrics._values[name] = value
