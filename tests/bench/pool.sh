@@ -13,7 +13,8 @@
 #    its setup time), once the spare worker (Python and cog loaded) is ready. Target: under
 #    50 ms.
 #
-# Environment: CF_BENCH_SECONDS (default 5), COG_FCGI (default build/cog-fcgi).
+# Environment: CF_BENCH_SECONDS (default 5; the untimed warm-up runs), CF_BENCH_TURNS (no-op turns,
+# default 7), CF_BENCH_CPU_TURNS (CPU-bound turns, default 7), COG_FCGI (default build/cog-fcgi).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/../integration/lib.sh"
 need_binary
@@ -73,7 +74,7 @@ cog_bad=0 uw_bad=0
 # One untimed run of each first: cog-fcgi is measured once its record budget (--keep-memory,
 # 64 MiB) is full and every new prediction spills one and forgets one, as on a server that has
 # run for a while, not in the cheaper first seconds; uWSGI's processes are warm too.
-secs=4
+secs=$secs_total
 wrk_rps 8 "$BASE/keepalive/predictions" "$body"
 [ "$have_uwsgi" = 1 ] && wrk_rps 8 "http://127.0.0.1:$nport/predictions" "$body"
 secs=2
@@ -133,7 +134,7 @@ done
 sleep 1 # the second worker's setup
 : >"$T/cpu1" >"$T/cpu2" >"$T/ratio_cpu"
 secs=3
-cpu_turns=${CF_BENCH_CPU_TURNS:-5}
+cpu_turns=${CF_BENCH_CPU_TURNS:-7}
 for turn in $(seq "$cpu_turns"); do
     order="1 2"
     [ $((turn % 2)) = 0 ] && order="2 1"
