@@ -1,6 +1,7 @@
 /* http.c - request parameters, body reading and response writing. */
 #include "http.h"
 
+#include "decimal.h"
 #include "fcgi_out.h"
 #include "json_out.h"
 
@@ -210,12 +211,8 @@ static int head_put(char *head, size_t cap, size_t *pos, const char *s, size_t n
 static int response_head(char *head, size_t cap, int status, const char *content_type,
                          size_t len, const char *extra)
 {
-    char digits[24];
-    size_t nd = 0, pos = 0;
-    do {
-        digits[sizeof digits - 1 - nd++] = (char)('0' + len % 10);
-        len /= 10;
-    } while (len > 0);
+    char digits[CF_DECIMAL_MAX];
+    size_t nd = cf_decimal(digits, len), pos = 0;
     char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                     (char)('0' + status % 10), ' '};
     const char *reason = cf_http_reason(status);
@@ -226,7 +223,7 @@ static int response_head(char *head, size_t cap, int status, const char *content
         head_put(head, cap, &pos, "\r\nContent-Type: ", 16) != 0 ||
         head_put(head, cap, &pos, content_type, strlen(content_type)) != 0 ||
         head_put(head, cap, &pos, "\r\nContent-Length: ", 18) != 0 ||
-        head_put(head, cap, &pos, digits + sizeof digits - nd, nd) != 0 ||
+        head_put(head, cap, &pos, digits, nd) != 0 ||
         head_put(head, cap, &pos, "\r\n", 2) != 0 ||
         head_put(head, cap, &pos, extra, strlen(extra)) != 0 ||
         head_put(head, cap, &pos, "\r\n", 2) != 0)

@@ -18,19 +18,6 @@
 #include "pyfloat.h"
 #include "utf8.h"
 
-static void put_cstr(cf_json_buf *b, const char *s)
-{
-    cf_json_buf_raw(b, s, strlen(s));
-}
-
-static void put_str_or_null(cf_json_buf *b, const char *s)
-{
-    if (s)
-        cf_json_buf_string(b, s, strlen(s));
-    else
-        CF_JSON_BUF_LIT(b, "null");
-}
-
 static void put_time_or_null(cf_json_buf *b, double t)
 {
     if (t <= 0) {
@@ -62,7 +49,7 @@ static void put_metrics(cf_json_buf *b, const cf_prediction *p)
     } else {
         char num[64];
         double t = round((p->completed_at - p->started_at) * 1e6) / 1e6;
-        put_cstr(b, cf_pylike_float_repr(t < 0 ? 0 : t, num, sizeof num));
+        cf_json_buf_cstr(b, cf_pylike_float_repr(t < 0 ? 0 : t, num, sizeof num));
     }
     if (custom) {
         const char *key;
@@ -102,14 +89,11 @@ char *cf_prediction_response_text(const cf_prediction *p, size_t max, size_t *le
     else
         CF_JSON_BUF_LIT(&b, "{}");
     CF_JSON_BUF_LIT(&b, ",\"output\":");
-    if (p->output)
-        cf_json_buf_value(&b, p->output);
-    else
-        CF_JSON_BUF_LIT(&b, "null");
+    cf_json_buf_value_or_null(&b, p->output);
     CF_JSON_BUF_LIT(&b, ",\"id\":");
     cf_json_buf_string(&b, p->id, strlen(p->id));
     CF_JSON_BUF_LIT(&b, ",\"version\":null,\"created_at\":");
-    put_str_or_null(&b, p->created_at);
+    cf_json_buf_string_or_null(&b, p->created_at);
     CF_JSON_BUF_LIT(&b, ",\"started_at\":");
     put_time_or_null(&b, p->started_at);
     CF_JSON_BUF_LIT(&b, ",\"completed_at\":");
@@ -117,9 +101,9 @@ char *cf_prediction_response_text(const cf_prediction *p, size_t max, size_t *le
     CF_JSON_BUF_LIT(&b, ",\"logs\":");
     cf_json_buf_string(&b, p->logs ? p->logs : "", p->logs ? p->logs_len : 0);
     CF_JSON_BUF_LIT(&b, ",\"error\":");
-    put_str_or_null(&b, p->error);
+    cf_json_buf_string_or_null(&b, p->error);
     CF_JSON_BUF_LIT(&b, ",\"status\":\"");
-    put_cstr(&b, cf_status_name(p->status));
+    cf_json_buf_cstr(&b, cf_status_name(p->status));
     CF_JSON_BUF_LIT(&b, "\",\"metrics\":");
     put_metrics(&b, p);
     CF_JSON_BUF_LIT(&b, "}");

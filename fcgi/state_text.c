@@ -12,14 +12,10 @@
 
 #include <string.h>
 
+#include "decimal.h"
 #include "json_out.h"
 #include "pyfloat.h"
 #include "utf8.h"
-
-static void put_cstr(cf_json_buf *b, const char *s)
-{
-    cf_json_buf_raw(b, s, strlen(s));
-}
 
 #define LIT CF_JSON_BUF_LIT
 
@@ -27,42 +23,24 @@ static void put_cstr(cf_json_buf *b, const char *s)
  * half of the text's cost. */
 #define KEY(b, k) LIT((b), ",\"" k "\":")
 
-static void str_or_null(cf_json_buf *b, const char *s)
-{
-    if (s)
-        cf_json_buf_string(b, s, strlen(s));
-    else
-        LIT(b, "null");
-}
-
-static void value_or_null(cf_json_buf *b, const json_t *v)
-{
-    if (v)
-        cf_json_buf_value(b, v);
-    else
-        LIT(b, "null");
-}
-
 static void boolean(cf_json_buf *b, int v)
 {
-    put_cstr(b, v ? "true" : "false");
+    if (v)
+        LIT(b, "true");
+    else
+        LIT(b, "false");
 }
 
 static void integer(cf_json_buf *b, unsigned long long v)
 {
-    char digits[24];
-    size_t n = 0;
-    do {
-        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    cf_json_buf_raw(b, digits + sizeof digits - n, n);
+    char digits[CF_DECIMAL_MAX];
+    cf_json_buf_raw(b, digits, cf_decimal(digits, v));
 }
 
 static void real(cf_json_buf *b, double d)
 {
     char num[64];
-    put_cstr(b, cf_pylike_float_repr(d, num, sizeof num));
+    cf_json_buf_cstr(b, cf_pylike_float_repr(d, num, sizeof num));
 }
 
 /* input_worker without the values of Secret inputs, as state.c's
@@ -71,7 +49,7 @@ static void worker_input(cf_json_buf *b, const cf_prediction *p, int *omitted)
 {
     *omitted = 0;
     if (p->input_worker == NULL || !json_is_object(p->input_worker)) {
-        value_or_null(b, p->input_worker);
+        cf_json_buf_value_or_null(b, p->input_worker);
         return;
     }
     const char *name;
@@ -119,27 +97,27 @@ char *cf_state_record_text(const cf_prediction *p, int running, unsigned long lo
     KEY(&b, "seq");
     integer(&b, seq);
     KEY(&b, "phase");
-    put_cstr(&b, terminal ? "\"finished\"" : running ? "\"running\"" : "\"queued\"");
+    cf_json_buf_cstr(&b, terminal ? "\"finished\"" : running ? "\"running\"" : "\"queued\"");
     KEY(&b, "is_training");
     boolean(&b, p->is_training);
     KEY(&b, "is_async");
     boolean(&b, p->is_async);
     KEY(&b, "input_echo");
-    value_or_null(&b, p->input_echo);
+    cf_json_buf_value_or_null(&b, p->input_echo);
     KEY(&b, "input_worker");
     worker_input(&b, p, &omitted);
     KEY(&b, "secrets_omitted");
     boolean(&b, omitted);
     KEY(&b, "kinds");
-    value_or_null(&b, p->kinds);
+    cf_json_buf_value_or_null(&b, p->kinds);
     KEY(&b, "context");
-    value_or_null(&b, p->context);
+    cf_json_buf_value_or_null(&b, p->context);
     KEY(&b, "output");
-    value_or_null(&b, p->output);
+    cf_json_buf_value_or_null(&b, p->output);
     KEY(&b, "output_is_iterator");
     boolean(&b, p->output_is_iterator);
     KEY(&b, "created_at");
-    str_or_null(&b, p->created_at);
+    cf_json_buf_string_or_null(&b, p->created_at);
     KEY(&b, "started_at");
     real(&b, p->started_at);
     KEY(&b, "completed_at");
@@ -147,23 +125,23 @@ char *cf_state_record_text(const cf_prediction *p, int running, unsigned long lo
     KEY(&b, "logs");
     cf_json_buf_string(&b, p->logs ? p->logs : "", p->logs ? p->logs_len : 0);
     KEY(&b, "error");
-    str_or_null(&b, p->error);
+    cf_json_buf_string_or_null(&b, p->error);
     KEY(&b, "status");
     LIT(&b, "\"");
-    put_cstr(&b, cf_status_name(p->status));
+    cf_json_buf_cstr(&b, cf_status_name(p->status));
     LIT(&b, "\"");
     KEY(&b, "metrics");
-    value_or_null(&b, p->metrics);
+    cf_json_buf_value_or_null(&b, p->metrics);
     KEY(&b, "webhook");
-    str_or_null(&b, p->webhook);
+    cf_json_buf_string_or_null(&b, p->webhook);
     KEY(&b, "events");
     integer(&b, p->events);
     KEY(&b, "traceparent");
-    str_or_null(&b, p->traceparent);
+    cf_json_buf_string_or_null(&b, p->traceparent);
     KEY(&b, "tracestate");
-    str_or_null(&b, p->tracestate);
+    cf_json_buf_string_or_null(&b, p->tracestate);
     KEY(&b, "tempdir");
-    str_or_null(&b, p->tempdir);
+    cf_json_buf_string_or_null(&b, p->tempdir);
     KEY(&b, "raw_files");
     boolean(&b, p->raw_files);
     KEY(&b, "cancel_requested");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "decimal.h"
 #include "json_out.h"
 #include "pyfloat.h"
 #include "log.h"
@@ -64,18 +65,10 @@ static size_t put_text(char *out, const char *s)
 /* Writes v in decimal at out (room for 21 bytes); returns the length. */
 static size_t put_int(char *out, long long v)
 {
-    char digits[24];
-    size_t n = 0, o = 0;
-    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        out[o++] = '-';
-    while (n > 0)
-        out[o++] = digits[--n];
-    return o;
+    if (v >= 0)
+        return cf_decimal(out, (unsigned long long)v);
+    out[0] = '-';
+    return 1 + cf_decimal(out + 1, 0 - (unsigned long long)v);
 }
 
 /* The usage log's descriptor, kept open (O_APPEND): an open and a close

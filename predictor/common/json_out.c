@@ -191,6 +191,23 @@ void cf_json_buf_open(cf_json_buf *b, size_t max)
 void cf_json_buf_raw(cf_json_buf *b, const char *s, size_t n) { put(b, s, n); }
 void cf_json_buf_string(cf_json_buf *b, const char *s, size_t n) { put_string(b, s, n); }
 void cf_json_buf_value(cf_json_buf *b, const json_t *v) { put_value(b, v); }
+void cf_json_buf_cstr(cf_json_buf *b, const char *s) { put(b, s, strlen(s)); }
+
+void cf_json_buf_string_or_null(cf_json_buf *b, const char *s)
+{
+    if (s)
+        put_string(b, s, strlen(s));
+    else
+        put(b, "null", 4);
+}
+
+void cf_json_buf_value_or_null(cf_json_buf *b, const json_t *v)
+{
+    if (v)
+        put_value(b, v);
+    else
+        put(b, "null", 4);
+}
 
 char *cf_json_buf_close(cf_json_buf *b, size_t *len)
 {

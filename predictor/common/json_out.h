@@ -34,6 +34,11 @@ void cf_json_buf_raw(cf_json_buf *b, const char *s, size_t n);
 #define CF_JSON_BUF_LIT(b, s) cf_json_buf_raw((b), "" s, sizeof(s) - 1)
 void cf_json_buf_string(cf_json_buf *b, const char *s, size_t n);
 void cf_json_buf_value(cf_json_buf *b, const json_t *v);
+/* Raw text of a C string (a number, a status name); a JSON string or
+ * null; a value or null. */
+void cf_json_buf_cstr(cf_json_buf *b, const char *s);
+void cf_json_buf_string_or_null(cf_json_buf *b, const char *s);
+void cf_json_buf_value_or_null(cf_json_buf *b, const json_t *v);
 char *cf_json_buf_close(cf_json_buf *b, size_t *len);
 
 /* Serialises v compactly (no spaces, object keys in insertion order, UTF-8
